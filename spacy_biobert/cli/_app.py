@@ -1,0 +1,15 @@
+"""The `spacy-biobert` command-line application; each command lives in its own module."""
+import typer
+
+app = typer.Typer(
+    name="spacy-biobert",
+    help="BioBERT for spaCy: base model, domain-adaptive pretraining, evaluation and corpus annotation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """BioBERT for spaCy: base model, domain-adaptive pretraining, evaluation and corpus annotation."""

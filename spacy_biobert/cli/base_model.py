@@ -1,0 +1,27 @@
+"""`spacy-biobert base-model OUT [--name NAME]`."""
+from pathlib import Path
+
+import typer
+from wasabi import msg
+
+from ..base_model import OFFLINE_BASE_MODEL, write_base_model
+from ..errors import BaseModelError
+from ._app import app
+
+
+@app.command("base-model")
+def base_model_cli(
+    output: Path = typer.Argument(..., help="Folder to write the Hugging Face checkpoint to."),
+    name: str = typer.Option(
+        OFFLINE_BASE_MODEL,
+        "--name",
+        "-n",
+        help=f"Hub name or local folder; the default '{OFFLINE_BASE_MODEL}' is the offline general-domain BERT.",
+    ),
+) -> None:
+    """Write the base checkpoint (encoder + tokenizer) as a plain Hugging Face folder."""
+    try:
+        path = write_base_model(output, name)
+    except BaseModelError as err:
+        msg.fail(str(err), exits=1)
+    msg.good(f"Base model '{name}' written to {path}")

@@ -1,0 +1,45 @@
+"""`spacy-biobert evaluate MODEL DATA --task ner|rel|qa`: official-equivalent metrics as a table and JSON."""
+import importlib
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import srsly
+import typer
+from wasabi import msg
+
+from ..errors import Errors
+from ._app import app
+
+TASKS = ("ner", "rel", "qa")
+
+
+@app.command("evaluate")
+def evaluate_cli(
+    model: str = typer.Argument(..., help="Trained pipeline (folder or package name); for `--folds`, a training config."),
+    data: Path = typer.Argument(..., help="Test data: a file or folder in a format the task's readers take."),
+    task: str = typer.Option(..., "--task", "-t", help="One of: ner, rel, qa."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the scores to this JSON file."),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to use; -1 for CPU."),
+    folds: int = typer.Option(0, "--folds", help="rel: cross-validate over this many folds of DATA (trains MODEL, a config, per fold)."),
+) -> None:
+    """Score a pipeline with the metrics BioBERT reports (conlleval NER F1, re_eval P/R/F1, BioASQ factoid)."""
+    if task not in TASKS:
+        msg.fail(Errors.E023.format(task=task, choices=", ".join(TASKS)), exits=1)
+    runner = importlib.import_module(f"spacy_biobert.evaluation.{task}")
+    results: Dict[str, Any] = runner.evaluate(model, data, gpu_id=gpu_id, folds=folds)
+    if results.get("rows"):
+        rows = results["rows"]
+        header = list(rows[0])
+        msg.table([[_fmt(row[col]) for col in header] for row in rows], header=header, divider=True)
+    msg.table([(key, _fmt(value)) for key, value in results["scores"].items()], header=("metric", "value"), divider=True)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(output, results)
+        msg.good(f"Scores written to {output}")
+
+
+def _fmt(value: Any) -> str:
+    """Percentages with two decimals for scores in [0, 1], everything else as is."""
+    if isinstance(value, float):
+        return f"{value * 100:.2f}" if 0.0 <= value <= 1.0 else f"{value:.2f}"
+    return str(value)

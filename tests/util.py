@@ -1,0 +1,39 @@
+"""Test helpers: a tiny randomly initialised BERT written to disk, so no test downloads anything."""
+import string
+from pathlib import Path
+from typing import Iterable, Union
+
+WORDS = (
+    "the of and in to a is was with for by on that as are from at be this an or which have not"
+    " cancer breast tumor disease gene protein mutation mutations cell cells patients risk raise"
+    " raises lowers inhibits cause causes associated treatment drug kinase brca1 tamoxifen imatinib"
+    " what does which who how is"
+).split()
+
+
+def make_tiny_bert(path: Union[str, Path], extra_words: Iterable[str] = (), seed: int = 0) -> Path:
+    """Write a 2-layer, 32-wide uncased BERT with a small wordpiece vocabulary as a Hugging Face folder."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    chars = list(string.ascii_lowercase + string.digits + string.punctuation)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + ["##" + c for c in chars]
+    for word in list(WORDS) + [w.lower() for w in extra_words]:
+        if word not in vocab:
+            vocab.append(word)
+    (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf8")
+    tokenizer = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True, model_max_length=512)
+    tokenizer.save_pretrained(str(path))
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    BertModel(config).save_pretrained(str(path))
+    return path
