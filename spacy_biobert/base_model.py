@@ -4,8 +4,9 @@ The embedded default is the general-domain BERT that the PyPI package `gt-all-mi
 (all-MiniLM-L6-v2: 6 layers, 384 wide, uncased), so the whole workflow runs offline. Any hub name
 (`dmis-lab/biobert-base-cased-v1.2`) or local folder can take its place.
 """
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Union
+from typing import Iterator, Union
 
 from .errors import BaseModelError, Errors
 
@@ -40,22 +41,37 @@ def _is_offline_failure(err: BaseException) -> bool:
     return False
 
 
+@contextmanager
+def _quiet_hub() -> Iterator[None]:
+    """Silence huggingface_hub's per-retry warnings: a failure is reported once, by us."""
+    from huggingface_hub.utils import logging as hub_logging
+
+    previous = hub_logging.get_verbosity()
+    hub_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hub_logging.set_verbosity(previous)
+
+
 def write_base_model(output: Union[str, Path], name: str = OFFLINE_BASE_MODEL) -> Path:
     """Load encoder and tokenizer from `name` and save them to `output` with `save_pretrained`.
 
     Only the encoder is kept (task heads of the source checkpoint are dropped), so `AutoModel` and
     spacy-transformers (`name = output`) load the folder as they load any BERT.
     """
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     source = resolve_base_model(name)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModel.from_pretrained(source)
+        with _quiet_hub():
+            config = AutoConfig.from_pretrained(source)
+            tokenizer = AutoTokenizer.from_pretrained(source)
+            model = AutoModel.from_pretrained(source, config=config)
     except (OSError, ValueError) as err:
         if Path(source).is_dir() or not _is_offline_failure(err):
             raise BaseModelError(Errors.E021.format(name=name, detail=str(err).splitlines()[0])) from err
-        raise BaseModelError(Errors.E020.format(name=name, detail=type(err).__name__)) from err
+        raise BaseModelError(Errors.E020.format(name=name)) from err
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(str(output))

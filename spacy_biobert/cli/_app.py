@@ -1,4 +1,6 @@
 """The `spacy-biobert` command-line application; each command lives in its own module."""
+from typing import NoReturn
+
 import typer
 
 app = typer.Typer(
@@ -13,3 +15,9 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """BioBERT for spaCy: base model, domain-adaptive pretraining, evaluation and corpus annotation."""
+
+
+def fail(message: str) -> NoReturn:
+    """Print an error as one unwrapped line on stderr and exit with status 1."""
+    typer.secho(f"✘ {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)

@@ -6,7 +6,7 @@ from wasabi import msg
 
 from ..base_model import OFFLINE_BASE_MODEL, write_base_model
 from ..errors import BaseModelError
-from ._app import app
+from ._app import app, fail
 
 
 @app.command("base-model")
@@ -23,5 +23,5 @@ def base_model_cli(
     try:
         path = write_base_model(output, name)
     except BaseModelError as err:
-        msg.fail(str(err), exits=1)
+        fail(str(err))
     msg.good(f"Base model '{name}' written to {path}")
