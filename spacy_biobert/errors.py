@@ -34,6 +34,18 @@ class Errors(metaclass=_ErrorsWithCodes):
     E004 = "{path}: the folder holds no .tsv file. Point the reader at a .tsv file or a folder of them."
     E005 = ("Invalid entity label {label!r} for the BioBERT NER reader: give the entity type the corpus's "
             "untyped B/I/O tags stand for, e.g. `label = \"Disease\"`.")
+    # Foundation: relation readers
+    E010 = ("The BioBERT RE TSV reader needs exactly two placeholders, head first, then tail "
+            "(e.g. {{\"@GENE$\": \"GENE\", \"@DISEASE$\": \"DISEASE\"}}); got {placeholders}.")
+    E011 = ("{path}: no cross-validation folds. Expected numbered sub-folders (1/, 2/, ...) each holding "
+            "train.tsv and test.tsv, as BioBERT's GAD and EU-ADR are laid out.")
+    # Foundation: question-answering readers
+    E015 = "{path}: {where}: expected {expected}; found {found!r}."
+    E016 = ("{path}, question {qid}: the answer {answer!r} does not occur at answer_start {start} of its context "
+            "(found {found!r}). Fix answer_start, or give the answer's exact text.")
+    E017 = "{path}: neither a BioASQ file (top-level `questions`) nor a SQuAD file (top-level `data`) to exclude."
+    E018 = "Unknown BioASQ question type {qtype!r} in `question_types`. Choose from: {choices}."
+    E019 = "Unknown split {split!r} for the BioASQ reader. Choose one of: {choices}."
     # Foundation: base model
     E020 = ("Could not load '{name}': the Hugging Face hub is not reachable from this machine. Download it "
             "where there is internet (`spacy-biobert base-model DIR --name {name}`), copy DIR here and pass "
@@ -50,8 +62,6 @@ class Errors(metaclass=_ErrorsWithCodes):
     E403 = "{path}: unreadable compressed file ({detail}). Check that the download completed."
     E404 = ("No training text in {paths} for rank {rank} of {world_size}: every record is empty or held out. "
             "Give a larger corpus or lower `--heldout`.")
-    E405 = ("Whole-word masking needs a fast (Rust) tokenizer to know word boundaries, and '{base}' has none. "
-            "Save the base with `transformers.AutoTokenizer` (use_fast=True) or drop `--whole-word-masking`.")
     E406 = ("'{base}' has no single masked-LM head module ({children}); only BERT-style models with one head "
             "module beside the encoder (BertForMaskedLM, RobertaForMaskedLM, ...) are supported.")
     E407 = "Unknown precision '{precision}'. Choose one of: {choices}."
@@ -64,6 +74,21 @@ class Errors(metaclass=_ErrorsWithCodes):
     E102 = "Unknown decoder {decoder!r} for biobert_ner '{name}'. Choose one of: {choices}."
     E103 = ("No entity labels for biobert_ner '{name}': its training examples (those marked for spans "
             "key '{key}', or unmarked ones) hold no entities. Check the reader's `spans_key` or pass `labels`.")
+    E104 = ("Cannot add a label to biobert_ner '{name}' after its output layer was sized. Add all "
+            "labels before `nlp.initialize()`, or pass them as `labels` to initialize.")
+    # biobert_rel
+    E201 = ("The biobert_rel component '{name}' has no labels: it was not initialised. Call "
+            "`nlp.initialize()` (or train it with `spacy train`), or load a trained pipeline.")
+    E202 = ("No relation labels for biobert_rel '{name}': its training examples (those marked for "
+            "relations, or unmarked ones) hold no relations. Check the reader or pass `labels`.")
+    E203 = "Unknown context {context!r} for the relation classifier. Choose one of: {choices}."
+    E204 = ("Invalid allowed_pairs entry {pair!r} for biobert_rel: give pairs of two entity labels, "
+            "e.g. [[\"GENE\", \"DISEASE\"]].")
+    E205 = ("`--folds {folds}` needs DATA to be a folder of numbered folds ({path} is not) and MODEL a "
+            "training config (.cfg), e.g. `spacy-biobert evaluate configs/rel.cfg ../shared/data/re/GAD "
+            "--task rel --folds 10`.")
+    E206 = ("{path}: not a relation test file. Give a BioBERT RE .tsv file, a .jsonl file in the relation "
+            "format, or a .spacy DocBin.")
 
 
 class CorpusError(ValueError):

@@ -1,5 +1,157 @@
-"""Placeholder: being written."""
+"""The relation classifier: pooled entity-pair representations from one transformer pass per doc.
+
+Input is the batch of docs with, per doc, an array of candidate pairs: one row
+`(head_start, head_end, tail_start, tail_end, context_start, context_end)` of token offsets. The
+tok2vec (a `TransformerListener`) runs once for the batch; every pair of a doc is read from the same
+token vectors. A pair is the concatenation of the mean of its head tokens, the mean of its tail tokens
+and, when `context` asks for it, the mean of its sentence's tokens or of the tokens between the two
+mentions. A hidden layer and a Softmax (one label a pair, the negative class included) or
+independent sigmoids (multi-label) classify it.
+"""
+from typing import Callable, List, Optional, Tuple
+
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Linear, Logistic, Model, Relu, Softmax, chain
+from thinc.types import Floats2d, Ints2d
+
+from ..errors import Errors
+
+PairBatch = Tuple[List[Doc], List[Ints2d]]
+CONTEXTS = ("sentence", "between", "none")
+N_PAIR_COLUMNS = 6
 
 
-def build_relation_classifier(*args, **kwargs):
-    raise NotImplementedError
+@registry.architectures("spacy_biobert.RelationClassifier.v1")
+def build_relation_classifier(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 256,
+    context: str = "sentence",
+    dropout: float = 0.1,
+    multi_label: bool = False,
+    nO: Optional[int] = None,
+) -> Model[PairBatch, Floats2d]:
+    """Build the pair classifier on top of `tok2vec`.
+
+    tok2vec (Model[List[Doc], List[Floats2d]]): token vectors, normally a TransformerListener.
+    hidden_width (int): width of the hidden layer over the pooled pair.
+    context (str): "sentence" (mean of the pair's sentence), "between" (mean of the tokens between the
+        mentions) or "none" (head and tail only).
+    dropout (float): dropout of the hidden layer.
+    multi_label (bool): independent sigmoids (several labels a pair) instead of a softmax with a
+        negative class.
+    nO (Optional[int]): number of outputs; set by the component from its labels.
+    """
+    if context not in CONTEXTS:
+        raise ValueError(Errors.E203.format(context=context, choices=", ".join(CONTEXTS)))
+    pooler = pair_pooler(context)
+    output_layer = Linear(nO=nO) if multi_label else Softmax(nO=nO)
+    classifier = chain(Relu(nO=hidden_width, dropout=dropout), output_layer)
+    if multi_label:
+        classifier = chain(classifier, Logistic())
+    return Model(
+        "relation_classifier",
+        forward,
+        init=init,
+        layers=[tok2vec, pooler, classifier],
+        refs={"tok2vec": tok2vec, "pooler": pooler, "classifier": classifier, "output_layer": output_layer},
+        dims={"nO": nO},
+        attrs={"multi_label": multi_label, "context": context},
+    )
+
+
+def forward(model: Model[PairBatch, Floats2d], inputs: PairBatch, is_train: bool) -> Tuple[Floats2d, Callable]:
+    """Token vectors once for all docs, pooled per pair, classified."""
+    docs, pairs = inputs
+    tokvecs, backprop_tokvecs = model.get_ref("tok2vec")(docs, is_train)
+    if not sum(len(doc_pairs) for doc_pairs in pairs):
+        return _no_pairs(model, tokvecs, backprop_tokvecs, inputs)
+    pooled, backprop_pooled = model.get_ref("pooler")((tokvecs, pairs), is_train)
+    scores, backprop_scores = model.get_ref("classifier")(pooled, is_train)
+
+    def backprop(d_scores: Floats2d) -> PairBatch:
+        d_tokvecs, _ = backprop_pooled(backprop_scores(d_scores))
+        backprop_tokvecs(d_tokvecs)
+        return inputs
+
+    return scores, backprop
+
+
+def _no_pairs(model: Model, tokvecs: List[Floats2d], backprop_tokvecs: Callable, inputs: PairBatch):
+    """No candidate in the batch: no scores, and zero gradients so a shared transformer still updates."""
+
+    def backprop(d_scores: Floats2d) -> PairBatch:
+        backprop_tokvecs([model.ops.alloc2f(*vectors.shape) for vectors in tokvecs])
+        return inputs
+
+    return model.ops.alloc2f(0, model.get_ref("output_layer").get_dim("nO")), backprop
+
+
+def init(model: Model[PairBatch, Floats2d], X: Optional[PairBatch] = None, Y: Optional[Floats2d] = None) -> None:
+    """Initialise the tok2vec on sample docs and size the hidden layer from the token vector width."""
+    tok2vec = model.get_ref("tok2vec")
+    classifier = model.get_ref("classifier")
+    output_layer = model.get_ref("output_layer")
+    if model.has_dim("nO") and not output_layer.has_dim("nO"):
+        output_layer.set_dim("nO", model.get_dim("nO"))
+    if X is not None:
+        tok2vec.initialize(X=X[0])
+    width = _tok2vec_width(tok2vec, X[0] if X is not None else [])
+    n_parts = 2 if model.attrs["context"] == "none" else 3
+    hidden = classifier.layers[0]
+    if not hidden.has_dim("nI"):
+        hidden.set_dim("nI", width * n_parts)
+    classifier.initialize()
+
+
+def _tok2vec_width(tok2vec: Model, docs: List[Doc]) -> int:
+    """The token vector width: the tok2vec's (or its listener's) nO, else measured on sample docs."""
+    for layer in (tok2vec, tok2vec.get_ref("listener") if tok2vec.has_ref("listener") else None):
+        if layer is not None and layer.has_dim("nO") is True:
+            return layer.get_dim("nO")
+    widths = [vectors.shape[1] for vectors in tok2vec.predict(docs) if vectors.shape[0]]
+    if not widths:
+        raise ValueError("The relation classifier needs sample docs with tokens to infer the tok2vec's width.")
+    return widths[0]
+
+
+def pair_pooler(context: str) -> Model[Tuple[List[Floats2d], List[Ints2d]], Floats2d]:
+    """Pool each pair's head, tail (and context) token vectors into one row: mean over each span."""
+    return Model("pair_pooler", _pool_forward, attrs={"context": context})
+
+
+def _segments(pair: Ints2d, context: str) -> List[Tuple[int, int]]:
+    """The token ranges a pair row pools: head, tail and the context range."""
+    h_start, h_end, t_start, t_end, c_start, c_end = (int(v) for v in pair)
+    segments = [(h_start, h_end), (t_start, t_end)]
+    if context == "sentence":
+        segments.append((c_start, c_end))
+    elif context == "between":
+        segments.append((min(h_end, t_end), max(h_start, t_start)))
+    return segments
+
+
+def _pool_forward(
+    model: Model, inputs: Tuple[List[Floats2d], List[Ints2d]], is_train: bool
+) -> Tuple[Floats2d, Callable]:
+    tokvecs, pairs = inputs
+    context = model.attrs["context"]
+    ops = model.ops
+    width = max((vectors.shape[1] for vectors in tokvecs), default=0)
+    n_parts = 2 if context == "none" else 3
+    rows = [(i, _segments(pair, context)) for i, doc_pairs in enumerate(pairs) for pair in doc_pairs]
+    output = ops.alloc2f(len(rows), width * n_parts)
+    for r, (i, segments) in enumerate(rows):
+        for s, (start, end) in enumerate(segments):
+            if end > start:
+                output[r, s * width : (s + 1) * width] = tokvecs[i][start:end].mean(axis=0)
+
+    def backprop(d_output: Floats2d) -> Tuple[List[Floats2d], List[Ints2d]]:
+        d_tokvecs = [ops.alloc2f(*vectors.shape) for vectors in tokvecs]
+        for r, (i, segments) in enumerate(rows):
+            for s, (start, end) in enumerate(segments):
+                if end > start:
+                    d_tokvecs[i][start:end] += d_output[r, s * width : (s + 1) * width] / (end - start)
+        return d_tokvecs, pairs
+
+    return output, backprop

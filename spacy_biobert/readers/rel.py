@@ -1,9 +1,285 @@
-"""Placeholder: being written."""
+"""Relation extraction corpora: BioBERT's placeholder TSV (GAD, EU-ADR) and a JSONL format for own data.
+
+Both readers give `Example`s whose reference doc holds the entities in `doc.ents`, the gold relations
+(readable as `doc._.relations`) and the mark `RELATIONS` (see `spacy_biobert.annotations`). By
+default the entities are copied onto the predicted doc as well, so `biobert_rel` is trained and
+scored on gold mentions as BioBERT is; set `predicted_ents = false` when a NER in the same pipeline
+is to find them.
+"""
+import json
+from pathlib import Path
+from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.training import Example
+from spacy.util import registry
+
+from ..annotations import RELATIONS, mark_annotated
+from ..errors import CorpusError, Errors
+from ..pipeline.rel import RELATIONS_KEY, encode_relation, install_extensions
+
+DEFAULT_PLACEHOLDERS = {"@GENE$": "GENE", "@DISEASE$": "DISEASE"}
+DEFAULT_POSITIVE_LABEL = "ASSOCIATED"
+TSV_HEADER = ("index", "sentence", "label")
+NEGATIVE_VALUE = "0"
+POSITIVE_VALUE = "1"
 
 
-def create_re_tsv_reader(*args, **kwargs):
-    raise NotImplementedError
+class RERow(NamedTuple):
+    """One row of a BioBERT RE TSV file: the sentence with its placeholders, its 0/1 label, its line."""
+
+    sentence: str
+    label: str
+    line: int
 
 
-def create_rel_jsonl_reader(*args, **kwargs):
-    raise NotImplementedError
+def read_re_tsv(path: Union[str, Path]) -> Iterator[RERow]:
+    """Rows of a BioBERT RE TSV file: `sentence<TAB>label`, or `index<TAB>sentence<TAB>label` after a header.
+
+    `train.tsv` has no header and two columns; `test.tsv` starts with the header `index sentence label`
+    and has three. The header is detected, not assumed. Labels must be 0 or 1.
+    """
+    path = _existing(path)
+    with path.open(encoding="utf8") as file_:
+        n_columns = 2
+        for line_no, line in enumerate(file_, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            columns = line.split("\t")
+            if line_no == 1 and tuple(col.strip().lower() for col in columns) == TSV_HEADER:
+                n_columns = 3
+                continue
+            if len(columns) != n_columns:
+                expected = "index<TAB>sentence<TAB>label" if n_columns == 3 else "sentence<TAB>label"
+                raise CorpusError.bad_line(path, line_no, f"{n_columns} tab-separated columns ({expected})", line)
+            sentence, label = columns[-2], columns[-1].strip()
+            if label not in (NEGATIVE_VALUE, POSITIVE_VALUE):
+                raise CorpusError.bad_line(path, line_no, "the label 0 or 1 in the last column", label)
+            yield RERow(sentence, label, line_no)
+
+
+def placeholder_doc(
+    nlp: Language,
+    sentence: str,
+    placeholders: Dict[str, str],
+    positive_label: Optional[str],
+    *,
+    path: Union[str, Path] = "<string>",
+    line: int = 0,
+) -> Doc:
+    """A doc of a placeholder sentence: each placeholder is one token and an entity; gold relation set.
+
+    The text between placeholders is tokenised by `nlp`'s tokenizer. The first placeholder of
+    `placeholders` is the relation's head, the second its tail; `positive_label=None` means no relation.
+    """
+    install_extensions()
+    if len(placeholders) != 2:
+        raise ValueError(Errors.E010.format(placeholders=list(placeholders)))
+    found = []
+    for placeholder in placeholders:
+        start = sentence.find(placeholder)
+        if start < 0 or sentence.find(placeholder, start + 1) >= 0:
+            raise CorpusError.bad_line(path, line, f"exactly one {placeholder} in the sentence", sentence)
+        found.append((start, start + len(placeholder), placeholder))
+    words: List[str] = []
+    spaces: List[bool] = []
+    ent_tokens: Dict[str, int] = {}
+    cursor = 0
+    for start, end, placeholder in sorted(found):
+        _add_chunk(nlp, sentence[cursor:start], words, spaces)
+        ent_tokens[placeholder] = len(words)
+        words.append(placeholder)
+        spaces.append(False)
+        cursor = end
+    _add_chunk(nlp, sentence[cursor:], words, spaces)
+    doc = Doc(nlp.vocab, words=words, spaces=spaces)
+    ents = [Span(doc, ent_tokens[p], ent_tokens[p] + 1, label=label) for p, label in placeholders.items()]
+    doc.ents = sorted(ents)
+    if positive_label is not None:
+        doc.user_data[RELATIONS_KEY] = [encode_relation(ents[0], ents[1], positive_label, 1.0)]
+    mark_annotated(doc, [RELATIONS])
+    return doc
+
+
+def _add_chunk(nlp: Language, text: str, words: List[str], spaces: List[bool]) -> None:
+    """Append the tokens of `text` (between placeholders) so that the doc's text stays the original."""
+    if not text:
+        return
+    if words and text.startswith(" "):
+        spaces[-1] = True
+        text = text[1:]
+    for token in nlp.make_doc(text):
+        words.append(token.text)
+        spaces.append(bool(token.whitespace_))
+
+
+@registry.readers("spacy_biobert.BioBertRETsvReader.v1")
+def create_re_tsv_reader(
+    path: Path,
+    placeholders: Dict[str, str] = DEFAULT_PLACEHOLDERS,
+    positive_label: str = DEFAULT_POSITIVE_LABEL,
+    predicted_ents: bool = True,
+    limit: int = 0,
+) -> Callable[[Language], Iterable[Example]]:
+    """Read BioBERT's RE TSV (GAD, EU-ADR): placeholder sentences labelled 0/1, one example a row.
+
+    path (Path): a `train.tsv` (`sentence<TAB>label`) or `test.tsv` (header, `index<TAB>sentence<TAB>label`).
+    placeholders (Dict[str, str]): placeholder → entity label; the first is the relation's head, the second its tail.
+    positive_label (str): the relation label a row labelled 1 gets; rows labelled 0 have no relation.
+    predicted_ents (bool): also set the entities on the predicted doc (gold mentions, as BioBERT evaluates).
+    limit (int): read at most this many rows; 0 for all.
+    """
+
+    def read(nlp: Language) -> Iterator[Example]:
+        for i, row in enumerate(read_re_tsv(path)):
+            if limit and i >= limit:
+                break
+            label = positive_label if row.label == POSITIVE_VALUE else None
+            reference = placeholder_doc(nlp, row.sentence, placeholders, label, path=path, line=row.line)
+            yield Example(_predicted(reference, predicted_ents), reference)
+
+    return read
+
+
+class RelRecord(NamedTuple):
+    """One validated line of the JSONL format: text, entity offsets and relations by entity index."""
+
+    text: str
+    entities: List[Tuple[int, int, str]]
+    relations: List[Tuple[int, int, str]]
+    line: int
+
+
+JSONL_EXPECTED = (
+    'a JSON object {"text": str, "entities": [{"start": int, "end": int, "label": str}], '
+    '"relations": [{"head": int, "tail": int, "label": str}]}'
+)
+
+
+def read_rel_jsonl(path: Union[str, Path]) -> Iterator[RelRecord]:
+    """Validated records of a relation JSONL file (format: see `create_rel_jsonl_reader`)."""
+    path = _existing(path)
+    with path.open(encoding="utf8") as file_:
+        for line_no, line in enumerate(file_, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise CorpusError.bad_line(path, line_no, f"valid JSON ({err.msg})", line.strip()[:80]) from None
+            yield _validate_record(record, path, line_no)
+
+
+def _validate_record(record: object, path: Path, line: int) -> RelRecord:
+    """Check types and offsets of one JSONL record; errors name the file and line."""
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise CorpusError.bad_line(path, line, JSONL_EXPECTED, str(record)[:80])
+    text = record["text"]
+    entities = []
+    for ent in record.get("entities", []):
+        if not (isinstance(ent, dict) and _is_int(ent.get("start")) and _is_int(ent.get("end"))
+                and isinstance(ent.get("label"), str)):
+            raise CorpusError.bad_line(path, line, 'entities as {"start": int, "end": int, "label": str}', ent)
+        if not 0 <= ent["start"] < ent["end"] <= len(text):
+            raise CorpusError.bad_line(
+                path, line, f"entity offsets with 0 <= start < end <= {len(text)} (the text's length)", ent
+            )
+        entities.append((ent["start"], ent["end"], ent["label"]))
+    relations = []
+    for rel in record.get("relations", []):
+        if not (isinstance(rel, dict) and _is_int(rel.get("head")) and _is_int(rel.get("tail"))
+                and isinstance(rel.get("label"), str)):
+            raise CorpusError.bad_line(path, line, 'relations as {"head": int, "tail": int, "label": str}', rel)
+        if not (0 <= rel["head"] < len(entities) and 0 <= rel["tail"] < len(entities)):
+            raise CorpusError.bad_line(
+                path, line, f"relation head and tail as indices into the {len(entities)} entities", rel
+            )
+        relations.append((rel["head"], rel["tail"], rel["label"]))
+    return RelRecord(text, entities, relations, line)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def record_doc(nlp: Language, record: RelRecord, path: Union[str, Path] = "<string>") -> Doc:
+    """The reference doc of a JSONL record: entities (expanded to token boundaries) and gold relations."""
+    install_extensions()
+    doc = nlp.make_doc(record.text)
+    spans: List[Span] = []
+    for start, end, label in record.entities:
+        span = doc.char_span(start, end, label=label, alignment_mode="expand")
+        if span is None:
+            raise CorpusError.bad_line(path, record.line, "an entity that covers at least one token",
+                                       record.text[start:end])
+        spans.append(span)
+    try:
+        doc.ents = sorted(set(spans))
+    except ValueError:
+        raise CorpusError.bad_line(path, record.line, "entities that do not overlap",
+                                   [(s.start_char, s.end_char, s.label_) for s in spans]) from None
+    doc.user_data[RELATIONS_KEY] = [
+        encode_relation(spans[head], spans[tail], label, 1.0) for head, tail, label in record.relations
+    ]
+    mark_annotated(doc, [RELATIONS])
+    return doc
+
+
+@registry.readers("spacy_biobert.RelJsonlReader.v1")
+def create_rel_jsonl_reader(
+    path: Path, predicted_ents: bool = True, limit: int = 0
+) -> Callable[[Language], Iterable[Example]]:
+    """Read relation-annotated texts from JSONL, one document a line, with character offsets:
+
+        {"text": "BRCA1 mutations cause breast cancer.",
+         "entities": [{"start": 0, "end": 5, "label": "GENE"},
+                      {"start": 22, "end": 35, "label": "DISEASE"}],
+         "relations": [{"head": 0, "tail": 1, "label": "ASSOCIATED"}]}
+
+    `start`/`end` are character offsets (end exclusive) into `text`; an entity that does not fall on
+    token boundaries is expanded to the tokens it touches; entities must not overlap. A relation names
+    its head and tail by their index in `entities`; pairs without a relation are negatives, and one pair
+    may carry several labels (multi-label data). "entities" and "relations" may be left out.
+
+    path (Path): the .jsonl file.
+    predicted_ents (bool): also set the entities on the predicted doc (gold mentions).
+    limit (int): read at most this many documents; 0 for all.
+    """
+
+    def read(nlp: Language) -> Iterator[Example]:
+        for i, record in enumerate(read_rel_jsonl(path)):
+            if limit and i >= limit:
+                break
+            reference = record_doc(nlp, record, path)
+            yield Example(_predicted(reference, predicted_ents), reference)
+
+    return read
+
+
+def _predicted(reference: Doc, with_ents: bool) -> Doc:
+    """The predicted doc of an example: the reference's tokens, and its entities when `with_ents`."""
+    doc = Doc(reference.vocab, words=[t.text for t in reference], spaces=[bool(t.whitespace_) for t in reference])
+    if with_ents:
+        doc.ents = [Span(doc, ent.start, ent.end, label=ent.label_) for ent in reference.ents]
+    return doc
+
+
+def _existing(path: Union[str, Path]) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(Errors.E001.format(path=path))
+    return path
+
+
+def fold_files(folder: Union[str, Path]) -> Sequence[Tuple[Path, Path]]:
+    """The (train.tsv, test.tsv) pairs of a cross-validation folder laid out as BioBERT's GAD: `1/`, `2/`, ..."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CorpusError(Errors.E001.format(path=folder))
+    folds = sorted((d for d in folder.iterdir() if d.is_dir() and d.name.isdigit()), key=lambda d: int(d.name))
+    pairs = [(d / "train.tsv", d / "test.tsv") for d in folds if (d / "train.tsv").is_file()]
+    if not pairs:
+        raise CorpusError(Errors.E011.format(path=folder))
+    return pairs

@@ -1,0 +1,420 @@
+"""The continued-pretraining loop: AdamW with linear warmup and decay, gradient accumulation, mixed
+precision, periodic checkpoints that `resume` continues, held-out masked-LM loss before and after, and
+DistributedDataParallel when started by `torchrun`.
+
+Under `torchrun` each process reads `RANK`, `WORLD_SIZE` and `LOCAL_RANK`, joins a process group (nccl on
+GPUs, gloo on CPU) and trains on its own shard of the stream; DDP averages the gradients, so the weights stay
+identical on every rank. Rank 0 evaluates, writes checkpoints and the output folder.
+
+Resuming restores weights, optimizer, schedule and random state, and replays the data stream up to the
+checkpoint (the stream is a deterministic function of the seed and the rank), so a killed run continues
+where its last checkpoint stood.
+"""
+import json
+import math
+import os
+import time
+from collections import deque
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import numpy
+import torch
+from torch import nn
+from tqdm import tqdm
+from wasabi import msg
+
+from ..errors import Errors, Warnings
+from .corpus import expand_corpus_paths, iter_epochs, iter_heldout
+from .masking import MaskingCollator
+from .model import MaskedLMModel, load_masked_lm, save_masked_lm
+from .packing import batched, pack_texts, shuffled
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+CHECKPOINT_DIR = "checkpoint"
+CHECKPOINT_FILE = "state.pt"
+METRICS_FILE = "pretraining_metrics.json"
+LOG_FILE = "pretraining_log.jsonl"
+HELDOUT_SEED = 1234
+
+
+@dataclass
+class PretrainingSettings:
+    """Everything a run depends on; the CLI fills it from its options."""
+
+    corpus: List[str]
+    base: str
+    output: str
+    max_steps: int = 10000
+    max_seq_length: int = 128
+    batch_size: int = 32
+    grad_accum: int = 1
+    lr: float = 1e-4
+    warmup: int = 1000
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    mlm_probability: float = 0.15
+    whole_word_masking: bool = False
+    save_every: int = 1000
+    heldout: int = 500
+    heldout_every: int = 100
+    shuffle_buffer: int = 2000
+    precision: str = "auto"
+    seed: int = 0
+    gpu_id: int = -1
+    resume: bool = False
+
+
+@dataclass
+class Distributed:
+    """This process's place in the run: rank, number of ranks and device."""
+
+    rank: int
+    world_size: int
+    device: torch.device
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def setup_distributed(gpu_id: int) -> Distributed:
+    """Join the `torchrun` process group when `WORLD_SIZE` > 1; pick the device (`LOCAL_RANK`'s GPU there)."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    use_gpu = gpu_id >= 0 and torch.cuda.is_available()
+    if use_gpu:
+        index = int(os.environ.get("LOCAL_RANK", "0")) if world_size > 1 else gpu_id
+        torch.cuda.set_device(index)
+        device = torch.device("cuda", index)
+    else:
+        device = torch.device("cpu")
+    if world_size > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend="nccl" if use_gpu else "gloo")
+    return Distributed(rank=rank, world_size=world_size, device=device)
+
+
+def resolve_precision(precision: str, device: torch.device) -> Optional[torch.dtype]:
+    """The autocast dtype, or None for fp32. `auto`: bf16 where the hardware has it (GPUs from Ampere, CPUs
+    with AVX512-BF16 or AMX), else fp16 on GPU and fp32 on CPU."""
+    if precision not in PRECISIONS:
+        raise ValueError(Errors.E407.format(precision=precision, choices=", ".join(PRECISIONS)))
+    if precision == "fp32":
+        return None
+    if device.type == "cuda":
+        if precision == "auto":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if precision == "bf16" else torch.float16
+    if precision == "fp16":
+        raise ValueError(Errors.E408.format(precision=precision, device="CPU"))
+    if precision == "auto":
+        return torch.bfloat16 if _cpu_has_bf16() else None
+    return torch.bfloat16
+
+
+def _cpu_has_bf16() -> bool:
+    """Whether oneDNN runs bf16 natively on this CPU (AVX512-BF16 / AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def linear_schedule(warmup: int, total: int) -> Callable[[int], float]:
+    """Learning-rate factor: linear rise over `warmup` steps, then linear decay to zero at `total`."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return factor
+
+
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW without weight decay on biases and LayerNorm weights, as BERT trains."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=1e-6)
+
+
+class BatchStream:
+    """The masked training batches of one rank: texts → packed sequences → shuffle buffer → masked batches.
+
+    A deterministic function of (seed, rank): `skip` replays the stream to a checkpoint's position. Each
+    batch's masking draws from its own generator, so skipped batches need no masking.
+    """
+
+    def __init__(self, settings: PretrainingSettings, files: List[Path], tokenizer, collator: MaskingCollator,
+                 dist: Distributed) -> None:
+        self.settings = settings
+        self.files = files
+        self.tokenizer = tokenizer
+        self.collator = collator
+        self.dist = dist
+
+    def iter_batches(self, skip: int = 0) -> Iterator[Dict[str, torch.Tensor]]:
+        s = self.settings
+        rng = numpy.random.default_rng([s.seed, self.dist.rank])
+        texts = iter_epochs(self.files, self.dist.rank, self.dist.world_size, s.heldout, s.heldout_every)
+        sequences = shuffled(pack_texts(texts, self.tokenizer, s.max_seq_length), s.shuffle_buffer, rng)
+        for index, group in enumerate(batched(sequences, s.batch_size)):
+            if index < skip:
+                continue
+            yield self.collator(group, numpy.random.default_rng([s.seed, self.dist.rank, index]))
+
+
+def heldout_batches(settings: PretrainingSettings, files: List[Path], tokenizer,
+                    collator: MaskingCollator) -> List[Dict[str, torch.Tensor]]:
+    """The held-out slice, packed and masked once with a fixed seed, so before and after see the same targets."""
+    texts = iter_heldout(files, settings.heldout, settings.heldout_every)
+    sequences = pack_texts(texts, tokenizer, settings.max_seq_length)
+    return [
+        collator(group, numpy.random.default_rng([HELDOUT_SEED, index]))
+        for index, group in enumerate(batched(sequences, settings.batch_size))
+    ]
+
+
+def evaluate(model: MaskedLMModel, batches: List[Dict[str, torch.Tensor]], device: torch.device,
+             dtype: Optional[torch.dtype]) -> Dict[str, float]:
+    """Masked-LM cross-entropy (mean over all held-out targets) and its perplexity."""
+    if not batches:
+        return {}
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for batch in batches:
+            batch = {key: value.to(device) for key, value in batch.items()}
+            n = int((batch["labels"] != -100).sum())
+            with _autocast(device, dtype):
+                loss = model(**batch)
+            total += float(loss) * n
+            count += n
+    model.train(was_training)
+    loss = total / count
+    return {"loss": loss, "perplexity": math.exp(min(loss, 700.0)), "targets": count}
+
+
+def _autocast(device: torch.device, dtype: Optional[torch.dtype]):
+    """Autocast context for mixed precision, or a no-op for fp32."""
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
+
+
+def checkpoint_path(output: Path) -> Path:
+    return output / CHECKPOINT_DIR / CHECKPOINT_FILE
+
+
+def read_checkpoint_step(output: Path) -> Optional[int]:
+    """The step of the checkpoint in `output`, or None."""
+    path = checkpoint_path(output)
+    if not path.is_file():
+        return None
+    return int(torch.load(path, map_location="cpu", weights_only=False)["step"])
+
+
+def _save_checkpoint(path: Path, state: Dict[str, Any]) -> None:
+    """Write atomically (temporary file, then rename), so a kill mid-write leaves the previous checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def pretrain(settings: PretrainingSettings) -> Dict[str, Any]:
+    """Run continued masked-LM pretraining; return (on rank 0) the metrics also written to the output folder."""
+    from transformers.utils import logging as hf_logging
+
+    dist = setup_distributed(settings.gpu_id)
+    dtype = resolve_precision(settings.precision, dist.device)
+    output = Path(settings.output)
+    files = expand_corpus_paths(settings.corpus)
+    torch.manual_seed(settings.seed)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        mlm, tokenizer, fresh_head, pooler = load_masked_lm(settings.base)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    limit = mlm.config.max_position_embeddings
+    if not 8 <= settings.max_seq_length <= limit:
+        raise ValueError(Errors.E409.format(limit=limit, value=settings.max_seq_length))
+    model = MaskedLMModel(mlm, settings.base).to(dist.device)
+    collator = MaskingCollator(tokenizer, settings.mlm_probability, settings.whole_word_masking)
+    optimizer = make_optimizer(model, settings.lr, settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(settings.warmup, settings.max_steps))
+    scaler = torch.amp.GradScaler(dist.device.type) if dtype == torch.float16 else None
+
+    state = _load_resume_state(settings, output, dist)
+    start_step = 0
+    before: Dict[str, float] = {}
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        start_step = int(state["step"])
+        before = state["heldout_before"]
+    torch.manual_seed(settings.seed + dist.rank + 7919 * start_step)
+
+    heldout = heldout_batches(settings, files, tokenizer, collator) if dist.is_main else []
+    if dist.is_main:
+        msg.info(
+            f"Base {settings.base}: {'fresh' if fresh_head else 'pretrained'} MLM head; "
+            f"{dist.world_size} rank(s) on {dist.device}, precision {dtype or torch.float32}; "
+            f"{len(heldout)} held-out batches"
+        )
+        if state is None:
+            before = evaluate(model, heldout, dist.device, dtype)
+            if before:
+                msg.info(f"Held-out before: loss {before['loss']:.4f}, perplexity {before['perplexity']:.2f}")
+        else:
+            msg.info(f"Resuming from step {start_step}")
+    wrapped: nn.Module = model
+    if dist.enabled:
+        device_ids = [dist.device.index] if dist.device.type == "cuda" else None
+        wrapped = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+
+    stream = BatchStream(settings, files, tokenizer, collator, dist)
+    batches = stream.iter_batches(skip=start_step * settings.grad_accum)
+    run = _train(settings, dist, model, wrapped, optimizer, scheduler, scaler, dtype, batches, start_step,
+                 output, before)
+
+    checksums = _rank_checksums(model, dist)
+    if not dist.is_main:
+        if dist.enabled:
+            torch.distributed.barrier()
+        return {}
+    save_masked_lm(mlm, tokenizer, pooler, output)
+    after = evaluate(model, heldout, dist.device, dtype)
+    metrics = {
+        "base": settings.base,
+        "fresh_head": fresh_head,
+        "steps": settings.max_steps,
+        "resumed_from_step": start_step,
+        "world_size": dist.world_size,
+        "device": str(dist.device),
+        "precision": str(dtype or torch.float32).replace("torch.", ""),
+        "heldout": {"sequences": sum(len(batch["input_ids"]) for batch in heldout), "before": before, "after": after},
+        "train": run,
+        "rank_checksums": checksums,
+        "settings": asdict(settings),
+    }
+    (output / METRICS_FILE).write_text(json.dumps(metrics, indent=2), encoding="utf8")
+    if after:
+        msg.good(f"Held-out after: loss {after['loss']:.4f}, perplexity {after['perplexity']:.2f}")
+    msg.good(f"Model written to {output}")
+    if dist.enabled:
+        torch.distributed.barrier()
+    return metrics
+
+
+def _load_resume_state(settings: PretrainingSettings, output: Path, dist: Distributed) -> Optional[Dict[str, Any]]:
+    """The checkpoint to continue from (with `resume`), warning where there is none or it gets overwritten."""
+    path = checkpoint_path(output)
+    if not path.is_file():
+        if settings.resume and dist.is_main:
+            msg.warn(Warnings.W401.format(path=output))
+        return None
+    state = torch.load(path, map_location=dist.device, weights_only=False)
+    if settings.resume:
+        return state
+    if dist.is_main:
+        msg.warn(Warnings.W402.format(path=output, step=state["step"]))
+    return None
+
+
+def _train(settings: PretrainingSettings, dist: Distributed, model: MaskedLMModel, wrapped: nn.Module,
+           optimizer: torch.optim.Optimizer, scheduler, scaler, dtype: Optional[torch.dtype],
+           batches: Iterator[Dict[str, torch.Tensor]], start_step: int, output: Path,
+           before: Dict[str, float]) -> Dict[str, Any]:
+    """The optimisation loop from `start_step` to `max_steps`; returns speed and loss figures of this run."""
+    model.train()
+    recent: deque = deque(maxlen=50)
+    tokens = 0
+    started = time.perf_counter()
+    if dist.is_main:
+        output.mkdir(parents=True, exist_ok=True)
+    log = (output / LOG_FILE).open("a", encoding="utf8") if dist.is_main else None
+    bar = tqdm(total=settings.max_steps, initial=start_step, disable=not dist.is_main, desc="pretrain",
+               dynamic_ncols=True)
+    step = start_step
+    try:
+        while step < settings.max_steps:
+            step_loss = 0.0
+            for micro in range(settings.grad_accum):
+                batch = {key: value.to(dist.device) for key, value in next(batches).items()}
+                sync = micro == settings.grad_accum - 1 or not dist.enabled
+                with (nullcontext() if sync else wrapped.no_sync()):
+                    with _autocast(dist.device, dtype):
+                        loss = wrapped(**batch)
+                    scaled = loss / settings.grad_accum
+                    (scaler.scale(scaled) if scaler is not None else scaled).backward()
+                step_loss += float(loss) / settings.grad_accum
+                tokens += int(batch["attention_mask"].sum()) * dist.world_size
+            if scaler is not None:
+                scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
+            if scaler is not None:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            recent.append(step_loss)
+            elapsed = time.perf_counter() - started
+            speed = tokens / elapsed
+            bar.set_postfix(loss=f"{sum(recent) / len(recent):.3f}", tok_s=f"{speed:.0f}", refresh=False)
+            bar.update(1)
+            if log is not None:
+                record = {"step": step, "loss": step_loss, "lr": scheduler.get_last_lr()[0], "tokens_per_s": speed}
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+            periodic = settings.save_every > 0 and step % settings.save_every == 0
+            if dist.is_main and (periodic or step == settings.max_steps):
+                _save_checkpoint(checkpoint_path(output), {
+                    "step": step,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict() if scaler is not None else None,
+                    "heldout_before": before,
+                    "settings": asdict(settings),
+                })
+    finally:
+        bar.close()
+        if log is not None:
+            log.close()
+    elapsed = time.perf_counter() - started
+    done = step - start_step
+    return {
+        "steps_this_run": done,
+        "seconds": elapsed,
+        "seconds_per_step": elapsed / done if done else None,
+        "tokens": tokens,
+        "tokens_per_s": tokens / elapsed if elapsed else None,
+        "final_loss": sum(recent) / len(recent) if recent else None,
+    }
+
+
+def _rank_checksums(model: nn.Module, dist: Distributed) -> List[float]:
+    """A float64 sum of every weight on each rank: equal on all ranks when DDP kept them in step."""
+    checksum = float(sum(param.detach().double().sum() for param in model.parameters()))
+    if not dist.enabled:
+        return [checksum]
+    gathered: List[Any] = [None] * dist.world_size
+    torch.distributed.all_gather_object(gathered, checksum)
+    return [float(value) for value in gathered]

@@ -1,0 +1,52 @@
+"""`spacy_biobert.MultiCorpus.v1` chains corpora from a config and keeps each one's annotation marks."""
+from typing import Iterator, List
+
+import spacy
+from spacy.language import Language
+from spacy.training import Example
+from thinc.api import Config
+
+from spacy_biobert.annotations import RELATIONS, is_annotated, mark_annotated
+from spacy_biobert.readers.multi import create_multi_corpus
+
+
+def fake_reader(words: List[str], layer: str):
+    def read(nlp: Language) -> Iterator[Example]:
+        for word in words:
+            reference = nlp.make_doc(word)
+            mark_annotated(reference, [layer])
+            yield Example(nlp.make_doc(word), reference)
+
+    return read
+
+
+def test_chains_every_corpus_in_name_order() -> None:
+    nlp = spacy.blank("en")
+    reader = create_multi_corpus({"b_rel": fake_reader(["c"], RELATIONS), "a_ner": fake_reader(["a", "b"], "ner_gene")})
+    examples = list(reader(nlp))
+    assert [eg.reference.text for eg in examples] == ["a", "b", "c"]
+    assert [is_annotated(eg.reference, "ner_gene") for eg in examples] == [True, True, False]
+    assert [is_annotated(eg.reference, RELATIONS) for eg in examples] == [False, False, True]
+
+
+def test_resolves_from_config() -> None:
+    config = Config().from_str(
+        """
+        [train]
+        @readers = "spacy_biobert.MultiCorpus.v1"
+
+        [train.corpora]
+
+        [train.corpora.one]
+        @readers = "spacy.Corpus.v1"
+        path = "missing.spacy"
+        gold_preproc = false
+        """
+    )
+    resolved = spacy.util.registry.resolve(config)
+    assert callable(resolved["train"])
+
+
+def test_unmarked_docs_count_as_annotated_for_everything() -> None:
+    doc = spacy.blank("en")("text")
+    assert is_annotated(doc, "anything")
