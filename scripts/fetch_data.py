@@ -24,10 +24,10 @@ def md5(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch(asset: Dict[str, Any], data_dir: Path) -> str:
+def fetch(asset: Dict[str, Any], data_dir: Path, verify: bool = True) -> str:
     """Put one asset in place; return where it came from."""
     dest = Path(asset["dest"])
-    checksum = asset.get("checksum")
+    checksum = asset.get("checksum") if verify else None
     if dest.exists() and (checksum is None or md5(dest) == checksum):
         return "present"
     mirrored = data_dir / dest.relative_to("assets")
@@ -48,11 +48,12 @@ def fetch(asset: Dict[str, Any], data_dir: Path) -> str:
 def main(
     project_file: Path = typer.Argument(Path("project.yml"), help="project.yml whose `assets` to fetch."),
     data_dir: Path = typer.Argument(Path("../shared/data"), help="Local corpora mirror; empty or missing = download."),
+    verify: str = typer.Option("true", help="Check each file's md5 checksum: true, or false for a mirror of other files."),
 ) -> None:
     assets: List[Dict[str, Any]] = srsly.read_yaml(project_file)["assets"]
     mirror = data_dir if str(data_dir) and data_dir.is_dir() else Path("/nonexistent-mirror")
     for asset in tqdm(assets, desc="assets", unit="file", file=sys.stdout):
-        fetch(asset, mirror)
+        fetch(asset, mirror, verify.lower() in ("1", "true", "yes"))
     print(f"✔ {len(assets)} assets in assets/ (mirror: {data_dir if mirror.is_dir() else 'none, downloaded'})")
 
 

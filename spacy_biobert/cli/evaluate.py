@@ -21,12 +21,13 @@ def evaluate_cli(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the scores to this JSON file."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to use; -1 for CPU."),
     folds: int = typer.Option(0, "--folds", help="rel: cross-validate over this many folds of DATA (trains MODEL, a config, per fold)."),
+    spans_key: Optional[str] = typer.Option(None, "--spans-key", help="ner: score doc.spans[KEY] (one of several NER components) instead of doc.ents."),
 ) -> None:
     """Score a pipeline with the metrics BioBERT reports (conlleval NER F1, re_eval P/R/F1, BioASQ factoid)."""
     if task not in TASKS:
         msg.fail(Errors.E023.format(task=task, choices=", ".join(TASKS)), exits=1)
     runner = importlib.import_module(f"spacy_biobert.evaluation.{task}")
-    results: Dict[str, Any] = runner.evaluate(model, data, gpu_id=gpu_id, folds=folds)
+    results: Dict[str, Any] = runner.evaluate(model, data, gpu_id=gpu_id, folds=folds, spans_key=spans_key)
     if results.get("rows"):
         rows = results["rows"]
         header = list(rows[0])
