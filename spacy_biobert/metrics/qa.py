@@ -30,6 +30,24 @@ def gold_synonyms(gold: GoldSynonyms) -> Set[str]:
     return keys
 
 
+def rank_bioasq_answers(texts: Sequence[str], scores: Sequence[float], *, top_k: int = BIOASQ_TOP_K) -> List[int]:
+    """BioBERT's BioASQ post-processing: the indices of the `top_k` best answers, best first.
+
+    Answers pooled from all contexts of a question are sorted by score; an answer equal
+    (case-insensitively) to a better one, or empty, is dropped.
+    """
+    ranked: List[int] = []
+    seen: Set[str] = set()
+    for i in sorted(range(len(texts)), key=lambda j: -scores[j]):
+        key = bioasq_key(texts[i])
+        if key and key not in seen:
+            seen.add(key)
+            ranked.append(i)
+            if len(ranked) == top_k:
+                break
+    return ranked
+
+
 def bioasq_factoid_scores(
     predictions: Mapping[str, Sequence[str]],
     golds: Mapping[str, GoldSynonyms],

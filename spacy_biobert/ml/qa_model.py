@@ -15,7 +15,7 @@ from spacy_transformers.data_classes import HFObjects
 from spacy_transformers.layers.hf_wrapper import HFWrapper
 from spacy_transformers.layers.transformer_model import huggingface_from_pretrained
 from thinc.api import Linear, Model, torch2xp, xp2torch
-from thinc.types import ArgsKwargs, Floats2d, Floats3d, Ints1d, Ints2d, Ints3d
+from thinc.types import ArgsKwargs, Floats3d, Ints1d, Ints2d, Ints3d
 
 from ..base_model import resolve_base_model
 from ..errors import Errors

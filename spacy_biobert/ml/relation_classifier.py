@@ -12,14 +12,13 @@ from typing import Callable, List, Optional, Tuple
 
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Linear, Logistic, Model, Relu, Softmax, chain
+from thinc.api import Dropout, Linear, Model, Relu, Softmax, chain
 from thinc.types import Floats2d, Ints2d
 
 from ..errors import Errors
 
 PairBatch = Tuple[List[Doc], List[Ints2d]]
 CONTEXTS = ("sentence", "between", "none")
-N_PAIR_COLUMNS = 6
 
 
 @registry.architectures("spacy_biobert.RelationClassifier.v1")
@@ -46,15 +45,22 @@ def build_relation_classifier(
         raise ValueError(Errors.E203.format(context=context, choices=", ".join(CONTEXTS)))
     pooler = pair_pooler(context)
     output_layer = Linear(nO=nO) if multi_label else Softmax(nO=nO)
-    classifier = chain(Relu(nO=hidden_width, dropout=dropout), output_layer)
+    hidden = Relu(nO=hidden_width)
+    classifier = chain(hidden, Dropout(dropout), output_layer)
     if multi_label:
-        classifier = chain(classifier, Logistic())
+        classifier = chain(classifier, sigmoid_output())
     return Model(
         "relation_classifier",
         forward,
         init=init,
         layers=[tok2vec, pooler, classifier],
-        refs={"tok2vec": tok2vec, "pooler": pooler, "classifier": classifier, "output_layer": output_layer},
+        refs={
+            "tok2vec": tok2vec,
+            "pooler": pooler,
+            "classifier": classifier,
+            "hidden": hidden,
+            "output_layer": output_layer,
+        },
         dims={"nO": nO},
         attrs={"multi_label": multi_label, "context": context},
     )
@@ -98,9 +104,11 @@ def init(model: Model[PairBatch, Floats2d], X: Optional[PairBatch] = None, Y: Op
         tok2vec.initialize(X=X[0])
     width = _tok2vec_width(tok2vec, X[0] if X is not None else [])
     n_parts = 2 if model.attrs["context"] == "none" else 3
-    hidden = classifier.layers[0]
+    hidden = model.get_ref("hidden")
     if not hidden.has_dim("nI"):
         hidden.set_dim("nI", width * n_parts)
+    if not output_layer.has_dim("nI"):
+        output_layer.set_dim("nI", hidden.get_dim("nO"))
     classifier.initialize()
 
 
@@ -113,6 +121,18 @@ def _tok2vec_width(tok2vec: Model, docs: List[Doc]) -> int:
     if not widths:
         raise ValueError("The relation classifier needs sample docs with tokens to infer the tok2vec's width.")
     return widths[0]
+
+
+def sigmoid_output() -> Model[Floats2d, Floats2d]:
+    """Sigmoid over logits whose backprop takes the binary cross-entropy gradient `p - y` as given.
+
+    The multi-label twin of thinc's Softmax, whose backprop takes `p - y` of categorical cross-entropy.
+    """
+    return Model("sigmoid_output", _sigmoid_forward)
+
+
+def _sigmoid_forward(model: Model, X: Floats2d, is_train: bool) -> Tuple[Floats2d, Callable]:
+    return model.ops.sigmoid(X, inplace=False), lambda d_probs: d_probs
 
 
 def pair_pooler(context: str) -> Model[Tuple[List[Floats2d], List[Ints2d]], Floats2d]:

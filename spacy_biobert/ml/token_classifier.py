@@ -1,10 +1,10 @@
 """BioBERT's NER network: the transformer's token vectors into a softmax over BIO tags."""
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Dropout, Model, Softmax_v2, chain, with_array, zero_init
-from thinc.types import Floats2d
+from thinc.api import Dropout, Model, Ops, Softmax_v2, chain, with_array, zero_init
+from thinc.types import Floats2d, FloatsXd, Shape
 
 
 @registry.architectures("spacy_biobert.TokenClassifier.v1")
@@ -12,6 +12,7 @@ def build_token_classifier(
     tok2vec: Model[List[Doc], List[Floats2d]],
     nO: Optional[int] = None,
     dropout: float = 0.1,
+    init_W: Optional[Callable[[Ops, Shape], FloatsXd]] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """A token-level softmax classifier, one row of tag probabilities a token.
 
@@ -19,9 +20,12 @@ def build_token_classifier(
         pooling (`spacy_biobert.reduce_first_safe.v1`), as BioBERT's `run_ner.py` labels words.
     nO: the number of tags; inferred from the component's labels at initialize when unset.
     dropout: dropout on the token vectors before the output layer (BioBERT uses 0.1).
+    init_W: initializer of the output weights (a thinc `@initializers` entry); zeros when unset, as
+        spaCy's own classifiers. A random one (`glorot_uniform_init.v1`; BERT's head starts random too)
+        lets the transformer receive a gradient from the first step.
     """
     width = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") else None
-    output_layer = Softmax_v2(nO, width, init_W=zero_init)
+    output_layer = Softmax_v2(nO, width, init_W=init_W or zero_init)
     model = chain(tok2vec, with_array(chain(Dropout(dropout), output_layer)))
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("output_layer", output_layer)

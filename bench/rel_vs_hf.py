@@ -1,0 +1,169 @@
+"""GAD cross-validation: biobert_rel vs a plain Hugging Face sequence classifier ([CLS], BioBERT's own method).
+
+Both start from the same base model and see the same folds, number of updates, batch size, learning rate
+(linear warm-up over 10% of the steps, then linear decay), weight decay and gradient clipping. biobert_rel
+is trained with spaCy's training loop on configs/rel.cfg (entity-pair pooling over the shared transformer);
+the baseline is `AutoModelForSequenceClassification` on the `@GENE$`/`@DISEASE$` sentences. Scores are
+P/R/F1 of class 1 (re_eval.py); speeds are sentences per second on this machine.
+
+    python bench/rel_vs_hf.py --base /tmp/base --folds 1            # fold 1 only
+    python bench/rel_vs_hf.py --base /tmp/base --folds 1-10         # BioBERT's 10-fold set-up
+"""
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_folds(text: str) -> List[str]:
+    """'1', '1,3' or '1-10' → fold folder names."""
+    names: List[str] = []
+    for part in text.split(","):
+        if "-" in part:
+            first, last = part.split("-")
+            names.extend(str(i) for i in range(int(first), int(last) + 1))
+        else:
+            names.append(part.strip())
+    return names
+
+
+def run_biobert_rel(args: argparse.Namespace, fold: Path) -> Dict[str, float]:
+    from spacy_biobert.evaluation.rel import train_and_test
+
+    warmup = max(1, round(args.steps * args.warmup))
+    overrides = {
+        "paths.base_model": args.base,
+        "paths.train": str(fold / "train.tsv"),
+        "paths.dev": str(fold / "test.tsv"),
+        "corpora.train.limit": args.train_limit,
+        "training.max_steps": args.steps - 1,  # spaCy counts steps from 0: max_steps + 1 updates
+        "training.batcher.size": args.batch_size,
+        "training.optimizer.learn_rate.initial_rate": args.lr,
+        "training.optimizer.learn_rate.warmup_steps": warmup,
+        "training.optimizer.learn_rate.total_steps": args.steps,
+        "system.seed": args.seed,
+    }
+    row = train_and_test(Path(args.config), overrides, test_limit=args.test_limit)
+    return {
+        "p": row["rel_p"], "r": row["rel_r"], "f": row["rel_f"],
+        "train_sents_per_s": args.steps * args.batch_size / row["train_s"],
+        "infer_sents_per_s": row["test_rows"] / row["test_s"],
+        "train_s": row["train_s"], "test_rows": row["test_rows"],
+    }
+
+
+def run_hf(args: argparse.Namespace, fold: Path) -> Dict[str, float]:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+
+    from spacy_biobert.metrics.relations import prf_from_labels
+    from spacy_biobert.readers.rel import read_re_tsv
+
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    train_rows = list(read_re_tsv(fold / "train.tsv"))
+    test_rows = list(read_re_tsv(fold / "test.tsv"))
+    if args.train_limit:
+        train_rows = train_rows[: args.train_limit]
+    if args.test_limit:
+        test_rows = test_rows[: args.test_limit]
+    tokenizer = AutoTokenizer.from_pretrained(args.base)
+    model = AutoModelForSequenceClassification.from_pretrained(args.base, num_labels=2)
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": 0.01},
+        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=args.lr, eps=1e-6)
+    warmup = max(1, round(args.steps * args.warmup))
+    schedule = get_linear_schedule_with_warmup(optimizer, warmup, args.steps)
+
+    def encode(rows: Sequence) -> Dict:
+        return tokenizer([r.sentence for r in rows], truncation=True, max_length=args.max_seq_length,
+                         padding=True, return_tensors="pt")
+
+    model.train()
+    start = time.perf_counter()
+    order: List[int] = []
+    for _ in range(args.steps):
+        if len(order) < args.batch_size:
+            fresh = list(range(len(train_rows)))
+            random.shuffle(fresh)
+            order.extend(fresh)
+        batch = [train_rows[i] for i in order[: args.batch_size]]
+        del order[: args.batch_size]
+        inputs = encode(batch)
+        labels = torch.tensor([int(r.label) for r in batch])
+        loss = model(**inputs, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+    train_s = time.perf_counter() - start
+    model.eval()
+    predictions: List[str] = []
+    start = time.perf_counter()
+    with torch.no_grad():
+        for i in range(0, len(test_rows), 64):
+            logits = model(**encode(test_rows[i : i + 64])).logits
+            predictions.extend(str(int(v)) for v in logits.argmax(-1))
+    test_s = time.perf_counter() - start
+    prf = prf_from_labels([r.label for r in test_rows], predictions)
+    return {
+        "p": prf.precision, "r": prf.recall, "f": prf.f1,
+        "train_sents_per_s": args.steps * args.batch_size / train_s,
+        "infer_sents_per_s": len(test_rows) / test_s,
+        "train_s": round(train_s, 1), "test_rows": len(test_rows),
+    }
+
+
+SYSTEMS = {"biobert_rel": run_biobert_rel, "hf": run_hf}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "re" / "GAD"), help="GAD folder")
+    parser.add_argument("--folds", default="1", help="folds to run: '1', '1,2' or '1-10'")
+    parser.add_argument("--base", required=True, help="base model (Hugging Face folder or hub name) for both")
+    parser.add_argument("--config", default=str(ROOT / "configs" / "rel.cfg"), help="biobert_rel training config")
+    parser.add_argument("--systems", default="biobert_rel,hf", help="comma-separated: biobert_rel, hf")
+    parser.add_argument("--steps", type=int, default=150, help="updates per fold (150 x 32 = one GAD epoch)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--warmup", type=float, default=0.1, help="share of the steps for linear warm-up")
+    parser.add_argument("--max-seq-length", type=int, default=128, help="HF baseline truncation (wordpieces)")
+    parser.add_argument("--train-limit", type=int, default=0, help="train on at most this many rows (0: all)")
+    parser.add_argument("--test-limit", type=int, default=0, help="test on at most this many rows (0: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", type=Path, default=None, help="folder for per-fold JSON results")
+    args = parser.parse_args()
+
+    systems = [s.strip() for s in args.systems.split(",")]
+    results: Dict[str, List[Dict[str, float]]] = {s: [] for s in systems}
+    for name in parse_folds(args.folds):
+        fold = Path(args.data) / name
+        for system in systems:
+            row = SYSTEMS[system](args, fold)
+            row["fold"] = name
+            results[system].append(row)
+            print(json.dumps({"system": system, **row}), flush=True)
+            if args.output is not None:
+                args.output.mkdir(parents=True, exist_ok=True)
+                (args.output / f"{system}_fold{name}.json").write_text(json.dumps(row, indent=2))
+    print(f"\nGAD, folds {args.folds}, {args.steps} steps x {args.batch_size}, lr {args.lr}, base {args.base}\n")
+    print("| system | folds | P | R | F1 | train sent/s | infer sent/s |")
+    print("|---|---|---|---|---|---|---|")
+    for system, rows in results.items():
+        n = len(rows)
+        mean = {k: sum(r[k] for r in rows) / n for k in ("p", "r", "f", "train_sents_per_s", "infer_sents_per_s")}
+        print(f"| {system} | {n} | {mean['p'] * 100:.2f} | {mean['r'] * 100:.2f} | {mean['f'] * 100:.2f} "
+              f"| {mean['train_sents_per_s']:.1f} | {mean['infer_sents_per_s']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+import gc
+import shutil
+
+import pytest
+import spacy
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+from spacy.util import fix_random_seed, registry
+
+from spacy_biobert import Answer
+from spacy_biobert.annotations import QUESTIONS, mark_annotated
+from spacy_biobert.pipeline.qa import install_extensions, set_qa_data
+from spacy_biobert.readers.qa import QARecord, record_to_example
+
+TRAIN_DATA = [
+    QARecord("q1", "what does imatinib inhibit?", "imatinib inhibits the kinase in cells.", [(22, 28)]),
+    QARecord("q2", "what raises breast cancer risk?", "brca1 mutations raise breast cancer risk.", [(0, 15)]),
+    QARecord("q3", "which drug lowers the risk?", "tamoxifen lowers the risk of cancer in patients.", [(0, 9)]),
+]
+ANSWERS = ["kinase", "brca1 mutations", "tamoxifen"]
+
+
+def make_nlp(tiny_bert):
+    nlp = spacy.blank("en")
+    nlp.add_pipe(
+        "biobert_qa",
+        config={"model": {"name": str(tiny_bert), "max_seq_length": 64, "doc_stride": 16, "max_query_length": 16}},
+    )
+    return nlp
+
+
+@pytest.fixture(scope="module")
+def trained_nlp(tiny_bert):
+    """A tiny pipeline overfitted on TRAIN_DATA (shared by the tests that need answers)."""
+    fix_random_seed(0)
+    nlp = make_nlp(tiny_bert)
+    examples = [record_to_example(nlp, record) for record in TRAIN_DATA]
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(50):
+        losses = {}
+        nlp.update(examples, sgd=optimizer, losses=losses)
+    assert losses["biobert_qa"] < 0.05
+    return nlp
+
+
+def test_overfitting_IO(trained_nlp, tiny_bert, tmp_path):
+    nlp = trained_nlp
+    before = []
+    for record, expected in zip(TRAIN_DATA, ANSWERS):
+        answers = nlp.make_doc(record.context)._.ask(record.question)
+        assert answers[0].span.text == expected
+        assert all(isinstance(answer, Answer) for answer in answers)
+        assert [a.score for a in answers] == sorted((a.score for a in answers), reverse=True)
+        before.append([(a.span.text, a.score) for a in answers])
+    examples = [record_to_example(nlp, record) for record in TRAIN_DATA]
+    scores = nlp.evaluate(examples)
+    assert scores["qa_strict_acc"] == 1.0
+    assert scores["qa_mrr"] == 1.0
+    assert scores["qa_squad_em"] == 1.0
+    nlp.to_disk(tmp_path / "qa")
+    nlp2 = spacy.load(tmp_path / "qa")
+    for record, expected in zip(TRAIN_DATA, before):
+        answers = nlp2.make_doc(record.context)._.ask(record.question)
+        assert [a.span.text for a in answers] == [text for text, _ in expected]
+        assert [a.score for a in answers] == pytest.approx([score for _, score in expected], abs=1e-5)
+    nlp3 = make_nlp(tiny_bert)
+    nlp3.from_bytes(nlp.to_bytes())
+    answers = nlp3.make_doc(TRAIN_DATA[0].context)._.ask(TRAIN_DATA[0].question)
+    assert [(a.span.text, pytest.approx(a.score, abs=1e-5)) for a in answers] == before[0]
+
+
+def test_saved_pipeline_loads_without_the_base_model_folder(tiny_bert, tmp_path):
+    base = tmp_path / "base"
+    shutil.copytree(tiny_bert, base)
+    fix_random_seed(0)
+    nlp = make_nlp(base)
+    nlp.initialize(lambda: [record_to_example(nlp, TRAIN_DATA[0])])
+    expected = [(a.span.text, a.score) for a in nlp.make_doc(TRAIN_DATA[1].context)._.ask(TRAIN_DATA[1].question)]
+    nlp.to_disk(tmp_path / "pipeline")
+    shutil.rmtree(base)
+    nlp2 = spacy.load(tmp_path / "pipeline")
+    got = nlp2.make_doc(TRAIN_DATA[1].context)._.ask(TRAIN_DATA[1].question)
+    assert [a.span.text for a in got] == [text for text, _ in expected]
+    assert [a.score for a in got] == pytest.approx([score for _, score in expected], abs=1e-5)
+
+
+def test_pipeline_answers_doc_questions_and_serialises(trained_nlp):
+    nlp = trained_nlp
+    doc = nlp.make_doc(TRAIN_DATA[0].context)
+    doc._.questions = [TRAIN_DATA[0].question, TRAIN_DATA[2].question]
+    doc = nlp(doc)
+    answers = doc._.answers
+    assert list(answers) == [TRAIN_DATA[0].question, TRAIN_DATA[2].question]
+    assert answers[TRAIN_DATA[0].question][0].span.text == "kinase"
+    assert len(answers[TRAIN_DATA[0].question]) <= 5
+    for answer_list in answers.values():
+        for answer in answer_list:
+            assert answer.span.doc is doc
+    expected = {q: [(a.span.start, a.span.end, a.score) for a in a_list] for q, a_list in answers.items()}
+    doc_bin = DocBin(store_user_data=True)
+    doc_bin.add(doc)
+    (restored,) = DocBin().from_bytes(doc_bin.to_bytes()).get_docs(nlp.vocab)
+    restored2 = Doc(nlp.vocab).from_bytes(doc.to_bytes())
+    for other in (restored, restored2):
+        assert other._.questions == doc._.questions
+        got = {q: [(a.span.start, a.span.end, a.score) for a in a_list] for q, a_list in other._.answers.items()}
+        assert got == expected
+    plain = nlp("imatinib inhibits the kinase.")
+    assert plain._.answers == {}
+
+
+def test_answer_batched_and_over_docs(trained_nlp):
+    qa = trained_nlp.get_pipe("biobert_qa")
+    docs = [trained_nlp.make_doc(record.context) for record in TRAIN_DATA]
+    results = qa.answer([record.question for record in TRAIN_DATA], docs, top_k=2)
+    assert [answers[0].span.text for answers in results] == ANSWERS
+    assert all(len(answers) <= 2 for answers in results)
+    with pytest.raises(ValueError, match="E302"):
+        qa.answer(["one", "two"], docs)
+    context = TRAIN_DATA[0].context
+    same = [trained_nlp.make_doc(context), trained_nlp.make_doc(context.upper()), trained_nlp.make_doc(context)]
+    merged = qa.answer_over_docs(TRAIN_DATA[0].question, same, top_k=5)
+    texts = [answer.span.text.lower() for answer in merged]
+    assert texts[0] == "kinase"
+    assert len(texts) == len(set(texts)) == 5
+    assert [a.score for a in merged] == sorted((a.score for a in merged), reverse=True)
+
+
+def test_empty_question_and_empty_context(trained_nlp):
+    answers = trained_nlp.make_doc(TRAIN_DATA[0].context)._.ask("")
+    assert all(answer.span.doc.text == TRAIN_DATA[0].context for answer in answers)
+    assert trained_nlp.make_doc("")._.ask(TRAIN_DATA[0].question) == []
+    assert trained_nlp.make_doc("   ")._.ask(TRAIN_DATA[0].question) == []
+    assert trained_nlp.get_pipe("biobert_qa").answer([], []) == []
+
+
+def test_answer_at_the_end_of_a_long_context(trained_nlp):
+    filler = "the cell is associated with the tumor . " * 1250
+    context = filler + TRAIN_DATA[0].context
+    doc = trained_nlp.make_doc(context)
+    assert len(doc) > 10000
+    answers = doc._.ask(TRAIN_DATA[0].question)
+    assert answers[0].span.text == "kinase"
+    assert answers[0].span.start_char > len(filler)
+
+
+def test_top_k_larger_than_candidates(trained_nlp):
+    doc = trained_nlp.make_doc("kinase")
+    answers = doc._.ask(TRAIN_DATA[0].question, top_k=50)
+    assert [answer.span.text for answer in answers] == ["kinase"]
+    doc = trained_nlp.make_doc(TRAIN_DATA[0].context)
+    answers = doc._.ask(TRAIN_DATA[0].question, top_k=1000)
+    spans = [(a.span.start, a.span.end) for a in answers]
+    assert 1 < len(spans) <= 20
+    assert len(set(spans)) == len(spans)
+
+
+def test_answers_expand_to_token_boundaries(trained_nlp):
+    qa = trained_nlp.get_pipe("biobert_qa")
+    doc = trained_nlp.make_doc("imatinib inhibits the kinasecells.")
+    for answer in qa.answer(TRAIN_DATA[0].question, [doc])[0]:
+        assert answer.span.doc is doc
+        assert answer.span.text == doc.text[answer.span.start_char : answer.span.end_char]
+
+
+def test_not_initialized(tiny_bert):
+    nlp = make_nlp(tiny_bert)
+    with pytest.raises(ValueError, match="E301"):
+        nlp.make_doc("imatinib inhibits the kinase.")._.ask("what does imatinib inhibit?")
+    doc = nlp.make_doc("imatinib inhibits the kinase.")
+    doc._.questions = "what does imatinib inhibit?"
+    with pytest.raises(ValueError, match="E301"):
+        nlp(doc)
+
+
+def test_ask_without_component(trained_nlp, tiny_bert):
+    install_extensions()
+    other = make_nlp(tiny_bert)
+    with pytest.raises(ValueError, match="E303"):
+        spacy.blank("en").make_doc("text")._.ask("question?")
+    del other
+
+
+def test_ask_with_sourced_component(trained_nlp):
+    gc.collect()  # only trained_nlp's component may be alive: the fallback needs a single candidate
+    nlp = spacy.blank("en")
+    nlp.add_pipe("biobert_qa", source=trained_nlp)
+    answers = nlp.make_doc(TRAIN_DATA[0].context)._.ask(TRAIN_DATA[0].question)
+    assert answers[0].span.text == "kinase"
+
+
+def test_bad_window_config(tiny_bert):
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match="E305"):
+        nlp.add_pipe("biobert_qa", config={"model": {"name": str(tiny_bert), "max_seq_length": 64, "doc_stride": 48}})
+
+
+def test_update_skips_examples_without_gold(trained_nlp):
+    nlp = trained_nlp
+    doc = nlp.make_doc("imatinib inhibits the kinase.")
+    set_qa_data(doc, ["what?"])
+    reference = doc.copy()
+    mark_annotated(reference, [QUESTIONS])
+    losses = nlp.get_pipe("biobert_qa").update([Example(doc, reference)])
+    assert losses == {"biobert_qa": 0.0}
+    assert nlp.get_pipe("biobert_qa").update([]) == {"biobert_qa": 0.0}
+
+
+def test_scorer_is_registered():
+    scorer = registry.scorers.get("spacy_biobert.qa_scorer.v1")()
+    assert scorer([]) == {
+        "qa_strict_acc": 0.0,
+        "qa_lenient_acc": 0.0,
+        "qa_mrr": 0.0,
+        "qa_squad_em": 0.0,
+        "qa_squad_f1": 0.0,
+    }

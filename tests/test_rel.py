@@ -1,0 +1,367 @@
+"""biobert_rel: candidates, training, prediction, serialisation, with a tiny random BERT."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin, Span
+from spacy.training import Example
+from thinc.api import Adam, fix_random_seed
+
+from spacy_biobert.annotations import mark_annotated
+from spacy_biobert.data_classes import Relation
+from spacy_biobert.pipeline.rel import RELATIONS_KEY, create_entity_pairs, encode_relation
+from spacy_biobert.readers.rel import create_rel_jsonl_reader, create_re_tsv_reader
+
+TRAIN_TSV = [
+    ("@GENE$ mutations cause @DISEASE$ .", "1"),
+    ("@GENE$ is not associated with @DISEASE$ .", "0"),
+    ("the @GENE$ kinase causes @DISEASE$ in patients .", "1"),
+    ("@GENE$ was not with @DISEASE$ risk .", "0"),
+]
+
+MULTI_JSONL = [
+    {
+        "text": "brca1 causes cancer and tamoxifen inhibits tumor",
+        "entities": [
+            {"start": 0, "end": 5, "label": "GENE"},
+            {"start": 13, "end": 19, "label": "DISEASE"},
+            {"start": 24, "end": 33, "label": "DRUG"},
+            {"start": 43, "end": 48, "label": "DISEASE"},
+        ],
+        "relations": [
+            {"head": 0, "tail": 1, "label": "CAUSES"},
+            {"head": 0, "tail": 1, "label": "ASSOCIATED"},
+            {"head": 2, "tail": 3, "label": "TREATS"},
+        ],
+    }
+]
+
+
+def make_nlp(tiny_bert: Path, rel_config: dict = None) -> Language:
+    """A blank pipeline: a transformer on the tiny BERT and biobert_rel listening to it."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe(
+        "transformer",
+        config={
+            "model": {
+                "@architectures": "spacy-transformers.TransformerModel.v3",
+                "name": str(tiny_bert),
+                "tokenizer_config": {"use_fast": True},
+            }
+        },
+    )
+    nlp.add_pipe("biobert_rel", config=rel_config or {})
+    return nlp
+
+
+def write_tsv(path: Path, rows, header: bool = False) -> Path:
+    lines = ["index\tsentence\tlabel"] if header else []
+    for i, (sentence, label) in enumerate(rows):
+        lines.append(f"{i}\t{sentence}\t{label}" if header else f"{sentence}\t{label}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf8")
+    return path
+
+
+def train(nlp: Language, examples: List[Example], n_iter: int = 40, lr: float = 1e-3) -> None:
+    optimizer = nlp.initialize(get_examples=lambda: examples)
+    optimizer = Adam(lr)
+    for _ in range(n_iter):
+        nlp.update(examples, sgd=optimizer, drop=0.0)
+
+
+def relations_of(doc: Doc):
+    return sorted((r.head.text, r.tail.text, r.label) for r in doc._.relations)
+
+
+def doc_with_ents(nlp: Language, words: List[str], ents, sent_starts=None) -> Doc:
+    doc = Doc(nlp.vocab, words=words, sent_starts=sent_starts)
+    doc.ents = [Span(doc, start, end, label=label) for start, end, label in ents]
+    return doc
+
+
+def test_entity_pairs_generator():
+    nlp = spacy.blank("en")
+    words = "brca1 causes cancer . so tp53 and lymphoma".split()
+    doc = doc_with_ents(nlp, words, [(0, 1, "GENE"), (2, 3, "DISEASE"), (5, 6, "GENE"), (7, 8, "DISEASE")])
+    labels = [e.label_ for e in doc.ents]
+    every = create_entity_pairs()(doc, doc.ents, labels)
+    assert len(every) == 12  # ordered pairs of 4 entities, one "sentence" (no boundaries set)
+    allowed = create_entity_pairs(allowed_pairs=[["GENE", "DISEASE"]])(doc, doc.ents, labels)
+    assert [(c.head.text, c.tail.text) for c in allowed] == [
+        ("brca1", "cancer"), ("brca1", "lymphoma"), ("tp53", "cancer"), ("tp53", "lymphoma")
+    ]
+    unordered = create_entity_pairs(allowed_pairs=[["GENE", "DISEASE"]], ordered=False)(doc, doc.ents, labels)
+    assert len(unordered) == 8
+    near = create_entity_pairs(max_distance=1, allowed_pairs=[["GENE", "DISEASE"]])(doc, doc.ents, labels)
+    assert [(c.head.text, c.tail.text) for c in near] == [("brca1", "cancer"), ("tp53", "lymphoma")]
+
+
+def test_entity_pairs_stay_in_one_sentence():
+    nlp = spacy.blank("en")
+    words = "brca1 causes cancer . tp53 and lymphoma".split()
+    sent_starts = [True, False, False, False, True, False, False]
+    doc = doc_with_ents(nlp, words, [(0, 1, "GENE"), (2, 3, "DISEASE"), (4, 5, "GENE"), (6, 7, "DISEASE")],
+                        sent_starts)
+    pairs = create_entity_pairs(allowed_pairs=[["GENE", "DISEASE"]])(doc, doc.ents, [e.label_ for e in doc.ents])
+    assert [(c.head.text, c.tail.text, c.context.text) for c in pairs] == [
+        ("brca1", "cancer", "brca1 causes cancer ."), ("tp53", "lymphoma", "tp53 and lymphoma")
+    ]
+
+
+def test_not_initialized(tiny_bert):
+    nlp = make_nlp(tiny_bert)
+    doc = doc_with_ents(nlp, "brca1 causes cancer".split(), [(0, 1, "GENE"), (2, 3, "DISEASE")])
+    with pytest.raises(ValueError, match=r"E201"):
+        nlp.get_pipe("biobert_rel")(doc)
+
+
+def test_add_label(tiny_bert, tmp_path):
+    nlp = make_nlp(tiny_bert)
+    rel = nlp.get_pipe("biobert_rel")
+    assert rel.add_label("TREATS") == 1 and rel.add_label("TREATS") == 0
+    examples = list(create_re_tsv_reader(write_tsv(tmp_path / "train.tsv", TRAIN_TSV))(nlp))
+    nlp.initialize(get_examples=lambda: examples)
+    assert rel.labels == ("ASSOCIATED", "TREATS")
+    assert rel.output_labels == ("NO_RELATION", "ASSOCIATED", "TREATS")
+    with pytest.raises(ValueError, match="E207"):
+        rel.add_label("CAUSES")
+
+
+def test_initialize_without_relations(tiny_bert, tmp_path):
+    nlp = make_nlp(tiny_bert)
+    rows = [(s, "0") for s, _ in TRAIN_TSV]
+    examples = list(create_re_tsv_reader(write_tsv(tmp_path / "train.tsv", rows))(nlp))
+    with pytest.raises(ValueError, match=r"E202"):
+        nlp.initialize(get_examples=lambda: examples)
+
+
+def test_overfitting_IO(tiny_bert, tmp_path):
+    fix_random_seed(0)
+    nlp = make_nlp(tiny_bert, {"candidates": {"@misc": "spacy_biobert.entity_pairs.v1",
+                                              "allowed_pairs": [["GENE", "DISEASE"]]}})
+    examples = list(create_re_tsv_reader(write_tsv(tmp_path / "train.tsv", TRAIN_TSV))(nlp))
+    train(nlp, examples, n_iter=60)
+    assert nlp.get_pipe("biobert_rel").labels == ("ASSOCIATED",)
+    docs = [nlp(eg.predicted.copy()) for eg in examples]
+    predicted = [bool(doc._.relations) for doc in docs]
+    assert predicted == [True, False, True, False]
+    rel = docs[0]._.relations[0]
+    assert isinstance(rel, Relation)
+    assert (rel.head.text, rel.head.label_, rel.tail.text, rel.tail.label_, rel.label) == (
+        "@GENE$", "GENE", "@DISEASE$", "DISEASE", "ASSOCIATED"
+    )
+    assert 0.5 <= rel.score <= 1.0
+    scores = nlp.evaluate(examples)
+    assert scores["rel_f"] == 1.0 and scores["rel_p"] == 1.0 and scores["rel_r"] == 1.0
+    nlp.to_disk(tmp_path / "model")
+    nlp2 = spacy.load(tmp_path / "model")
+    docs2 = [nlp2(eg.predicted.copy()) for eg in examples]
+    for doc, doc2 in zip(docs, docs2):
+        assert relations_of(doc) == relations_of(doc2)
+        assert [r.score for r in doc._.relations] == pytest.approx([r.score for r in doc2._.relations], abs=1e-5)
+
+
+def test_multi_label(tiny_bert, tmp_path):
+    fix_random_seed(0)
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in MULTI_JSONL) + "\n", encoding="utf8")
+    nlp = make_nlp(tiny_bert, {"model": {"multi_label": True}})
+    examples = list(create_rel_jsonl_reader(path)(nlp))
+    train(nlp, examples, n_iter=60)
+    doc = nlp(examples[0].predicted.copy())
+    assert relations_of(doc) == [
+        ("brca1", "cancer", "ASSOCIATED"), ("brca1", "cancer", "CAUSES"), ("tamoxifen", "tumor", "TREATS")
+    ]
+    assert nlp.evaluate(examples)["rel_f"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_bert, tmp_path_factory):
+    """A pipeline trained on the TSV rows, reused by the tests that only predict."""
+    fix_random_seed(0)
+    tmp_path = tmp_path_factory.mktemp("rel")
+    nlp = make_nlp(tiny_bert, {"candidates": {"@misc": "spacy_biobert.entity_pairs.v1",
+                                              "allowed_pairs": [["GENE", "DISEASE"]], "max_distance": 3},
+                               "label_map": {"Disease": "DISEASE"}})
+    examples = list(create_re_tsv_reader(write_tsv(tmp_path / "train.tsv", TRAIN_TSV))(nlp))
+    train(nlp, examples, n_iter=5)
+    return nlp
+
+
+@pytest.mark.parametrize(
+    "words,ents,sent_starts,expected",
+    [
+        ("brca1 mutations cause cancer".split(), [], None, 0),  # no entities
+        ("brca1 mutations cause cancer".split(), [(0, 1, "GENE")], None, 0),  # one entity
+        ("brca1 mutations . cause cancer".split(), [(0, 1, "GENE"), (4, 5, "DISEASE")],
+         [True, False, False, True, False], 0),  # different sentences
+        ("brca1 a b c d e f cancer".split(), [(0, 1, "GENE"), (7, 8, "DISEASE")], None, 0),  # beyond max_distance
+        ("brca1 mutations cause cancer".split(), [(0, 1, "GENE"), (3, 4, "Disease")], None, 1),  # label map
+        ("brca1 mutations cause cancer".split(), [(0, 1, "GENE"), (3, 4, "Chemical")], None, 0),  # not allowed
+        ([], [], None, 0),  # empty doc
+    ],
+)
+def test_candidates_in_pipeline(trained, words, ents, sent_starts, expected):
+    doc = doc_with_ents(trained, words, ents, sent_starts)
+    rel = trained.get_pipe("biobert_rel")
+    assert len(rel.find_candidates(doc, doc.ents)) == expected
+    doc = trained(doc)
+    assert all(r.head.label_ == "GENE" for r in doc._.relations)
+    assert len(doc._.relations) <= expected
+
+
+def test_label_map_relation_keeps_pipeline_labels(trained):
+    doc = doc_with_ents(trained, "brca1 mutations cause cancer".split(), [(0, 1, "GENE"), (3, 4, "Disease")])
+    rel = trained.get_pipe("biobert_rel")
+    rel.cfg["threshold"] = 0.0
+    try:
+        doc = trained(doc)
+    finally:
+        rel.cfg["threshold"] = 0.5
+    assert [(r.head.label_, r.tail.label_) for r in doc._.relations] == [("GENE", "Disease")]
+
+
+def test_huge_doc(trained):
+    words = ("brca1 mutations cause cancer . " * 150).split()
+    ents = [(i, i + 1, "GENE" if i % 5 == 0 else "DISEASE") for i in range(len(words)) if i % 5 in (0, 3)]
+    sent_starts = [i % 5 == 0 for i in range(len(words))]
+    doc = trained(doc_with_ents(trained, words, ents, sent_starts))
+    assert len(doc) == 750
+    assert all(r.tail.start - r.head.start == 3 for r in doc._.relations)
+
+
+def test_relations_serialise(trained):
+    doc = doc_with_ents(trained, "brca1 mutations cause cancer".split(), [(0, 1, "GENE"), (3, 4, "DISEASE")])
+    doc.user_data[RELATIONS_KEY] = [encode_relation(doc.ents[0], doc.ents[1], "ASSOCIATED", 0.75)]
+    expected = [("brca1", "cancer", "ASSOCIATED")]
+    doc2 = Doc(trained.vocab).from_bytes(doc.to_bytes())
+    assert relations_of(doc2) == expected
+    assert doc2._.relations[0].score == 0.75
+    doc_bin = DocBin(store_user_data=True, docs=[doc])
+    doc3 = list(DocBin().from_bytes(doc_bin.to_bytes()).get_docs(trained.vocab))[0]
+    assert relations_of(doc3) == expected
+    assert doc3._.relations[0].head.label_ == "GENE"
+
+
+MULTIPROCESS_SCRIPT = """
+import sys
+import spacy
+from spacy.tokens import Doc, Span
+
+nlp = spacy.load(sys.argv[1])
+nlp.get_pipe("biobert_rel").cfg["threshold"] = 0.0
+doc = Doc(nlp.vocab, words="brca1 mutations cause cancer".split())
+doc.ents = [Span(doc, 0, 1, "GENE"), Span(doc, 3, 4, "DISEASE")]
+docs = list(nlp.pipe([doc, nlp.make_doc("")] * 2, n_process=2, batch_size=1))
+print([[(r.head.text, r.tail.text, r.label) for r in d._.relations] for d in docs])
+"""
+
+
+def test_pipe_multiprocess(trained, tmp_path):
+    """Relations come back from worker processes. A fresh interpreter: torch hangs in workers forked
+    from a process that has already run it (a torch limitation, not one of the component)."""
+    trained.to_disk(tmp_path / "model")
+    result = subprocess.run(
+        [sys.executable, "-c", MULTIPROCESS_SCRIPT, str(tmp_path / "model")],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"},
+    )
+    assert result.returncode == 0, result.stderr
+    expected = [[("brca1", "cancer", "ASSOCIATED")], []] * 2
+    assert result.stdout.strip().splitlines()[-1] == str(expected)
+
+
+def test_update_skips_unmarked_layers(tiny_bert, tmp_path):
+    """Examples marked for another layer (a NER corpus) give no relation loss and no error."""
+    fix_random_seed(0)
+    nlp = make_nlp(tiny_bert)
+    examples = list(create_re_tsv_reader(write_tsv(tmp_path / "train.tsv", TRAIN_TSV))(nlp))
+    nlp.initialize(get_examples=lambda: examples)
+    ner_doc = Doc(nlp.vocab, words="brca1 causes cancer".split())
+    ner_doc.ents = [Span(ner_doc, 0, 1, label="GENE"), Span(ner_doc, 2, 3, label="DISEASE")]
+    mark_annotated(ner_doc, ["ner_gene"])
+    ner_example = Example(Doc(nlp.vocab, words="brca1 causes cancer".split()), ner_doc)
+    losses = nlp.update([ner_example], sgd=Adam(1e-3))
+    assert losses["biobert_rel"] == 0.0
+
+
+def test_evaluate_trained_pipeline(trained, tmp_path):
+    from spacy_biobert.evaluation.rel import evaluate
+
+    trained.to_disk(tmp_path / "model")
+    test = write_tsv(tmp_path / "test.tsv", TRAIN_TSV, header=True)
+    results = evaluate(str(tmp_path / "model"), test)
+    assert set(results["scores"]) == {"rel_p", "rel_r", "rel_f", "examples"}
+    assert results["scores"]["examples"] == 4
+    assert all(0.0 <= results["scores"][key] <= 1.0 for key in ("rel_p", "rel_r", "rel_f"))
+
+
+def test_cross_validation_smoke(tiny_bert, tmp_path):
+    from spacy_biobert.evaluation.rel import evaluate
+
+    for fold in ("1", "2"):
+        (tmp_path / "GAD" / fold).mkdir(parents=True)
+        write_tsv(tmp_path / "GAD" / fold / "train.tsv", TRAIN_TSV)
+        write_tsv(tmp_path / "GAD" / fold / "test.tsv", TRAIN_TSV, header=True)
+    config = Path(__file__).resolve().parent.parent / "configs" / "rel.cfg"
+    overrides = {"paths.base_model": str(tiny_bert), "training.max_steps": 2}
+    results = evaluate(str(config), tmp_path / "GAD", folds=2, overrides=overrides)
+    assert [row["fold"] for row in results["rows"]] == ["1", "2"]
+    assert [row["test_rows"] for row in results["rows"]] == [4, 4]
+    assert results["scores"]["folds"] == 2
+    mean_f = sum(row["rel_f"] for row in results["rows"]) / 2
+    assert results["scores"]["rel_f"] == pytest.approx(mean_f)
+    with pytest.raises(ValueError, match="E205"):
+        evaluate(str(config), tmp_path / "GAD" / "1" / "train.tsv", folds=1)
+
+
+E2E_TEXTS = [
+    ("BRCA1 mutations cause breast cancer.", "BRCA1", "breast cancer", True),
+    ("TP53 is associated with lung cancer.", "TP53", "lung cancer", True),
+    ("KRAS mutations are not linked to breast cancer.", "KRAS", "breast cancer", False),
+    ("EGFR was not associated with lung cancer.", "EGFR", "lung cancer", False),
+]
+
+
+@pytest.mark.slow
+def test_end_to_end_ner_and_rel(tmp_path):
+    """biobert_ner finds the mentions in raw text, biobert_rel (label map on) relates them."""
+    from tests.util import make_tiny_bert
+
+    fix_random_seed(0)
+    words = "brca1 tp53 kras egfr mutations cause breast lung cancer linked associated not with".split()
+    tiny = make_tiny_bert(tmp_path / "bert", extra_words=words)
+    records = []
+    for text, gene, disease, related in E2E_TEXTS:
+        g, d = text.index(gene), text.index(disease)
+        records.append({
+            "text": text,
+            "entities": [{"start": g, "end": g + len(gene), "label": "GENE"},
+                         {"start": d, "end": d + len(disease), "label": "Disease"}],
+            "relations": [{"head": 0, "tail": 1, "label": "ASSOCIATED"}] if related else [],
+        })
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf8")
+    nlp = spacy.blank("en")
+    nlp.add_pipe("transformer", config={"model": {"@architectures": "spacy-transformers.TransformerModel.v3",
+                                                  "name": str(tiny), "tokenizer_config": {"use_fast": True}}})
+    nlp.add_pipe("biobert_ner")
+    nlp.add_pipe("biobert_rel", config={
+        "label_map": {"Disease": "DISEASE"},
+        "candidates": {"@misc": "spacy_biobert.entity_pairs.v1", "allowed_pairs": [["GENE", "DISEASE"]]},
+    })
+    examples = list(create_rel_jsonl_reader(path, predicted_ents=False, spans_key="biobert_ner")(nlp))
+    train(nlp, examples, n_iter=100)
+    nlp.to_disk(tmp_path / "model")
+    nlp = spacy.load(tmp_path / "model")
+    doc = nlp("BRCA1 mutations cause breast cancer.")
+    assert [(e.text, e.label_) for e in doc.ents] == [("BRCA1", "GENE"), ("breast cancer", "Disease")]
+    assert [(r.head.text, r.head.label_, r.tail.text, r.tail.label_, r.label) for r in doc._.relations] == [
+        ("BRCA1", "GENE", "breast cancer", "Disease", "ASSOCIATED")
+    ]
+    assert not nlp("KRAS mutations are not linked to breast cancer.")._.relations
