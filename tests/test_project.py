@@ -32,6 +32,10 @@ QUESTIONS = [
     ("q1", "What does imatinib inhibit?", "the kinase"),
     ("q2", "Which gene raises breast cancer risk?", "BRCA1"),
 ]
+TRAINING_QUESTIONS = {
+    "4B": [("t1", "Which drug inhibits the kinase?", "Imatinib"), ("t2", "What do mutations raise?", "breast cancer risk")],
+    "5B": [("t3", "Which mutations raise risk?", "BRCA1 mutations"), ("t4", "What is inhibited?", "the kinase")],
+}
 
 
 def write_mirror(root: Path) -> None:
@@ -61,13 +65,9 @@ def write_mirror(root: Path) -> None:
         else:
             year = rel.name.split("_")[0]
             questions = [
-                {"id": f"{year}{qid}", "type": "factoid", "body": question, "exact_answer": [[answer]],
-                 "snippets": [{"text": CONTEXT}]}
-                for qid, question, answer in QUESTIONS
+                {"id": qid, "type": "factoid", "body": question, "exact_answer": [[answer]], "snippets": [{"text": CONTEXT}]}
+                for qid, question, answer in TRAINING_QUESTIONS.get(year, QUESTIONS)
             ]
-            if year.startswith("6B"):
-                for question in questions:
-                    question["id"] = question["id"][len(year):]
             srsly.write_json(path, {"questions": questions})
 
 
