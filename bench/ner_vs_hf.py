@@ -43,8 +43,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--eval-batch-size", type=int, default=64, help="sentences a batch at inference")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, from {', '.join(SYSTEMS)}")
     parser.add_argument("--spacy-ner-steps", type=int, default=0, help="steps for spacy_ner (0: as many as the others)")
-    parser.add_argument("--init-w", choices=("zero", "glorot_uniform"), default="zero",
-                        help="biobert_ner output-layer initializer (TokenClassifier.v1 init_W; zero is the default)")
+    parser.add_argument("--init-w", choices=("default", "zero", "glorot_uniform"), default="default",
+                        help="biobert_ner output-layer initializer (TokenClassifier.v1 init_W; default: glorot_uniform)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, required=True, help="folder for models, logs and results")
     parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
@@ -105,7 +105,7 @@ def run_spacy(args: argparse.Namespace, system: str) -> Dict[str, Any]:
         "components.transformer.model.get_spans.window": args.max_length,
         "components.transformer.model.get_spans.stride": args.max_length * 3 // 4,
     }
-    if system == "biobert_ner" and args.init_w != "zero":
+    if system == "biobert_ner" and args.init_w != "default":
         overrides["components.biobert_ner.model.init_W"] = {"@initializers": f"{args.init_w}_init.v1"}
     start = time.perf_counter()
     train(out / "config.cfg", out / "model", use_gpu=-1, overrides=overrides)
