@@ -5,16 +5,18 @@ from typing import Any, Dict, Optional
 
 import srsly
 import typer
+from spacy.cli._util import parse_config_overrides
 from wasabi import msg
 
 from ..errors import Errors
-from ._app import app
+from ._app import app, fail
 
 TASKS = ("ner", "rel", "qa")
 
 
-@app.command("evaluate")
+@app.command("evaluate", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def evaluate_cli(
+    ctx: typer.Context,
     model: str = typer.Argument(..., help="Trained pipeline (folder or package name); for `--folds`, a training config."),
     data: Path = typer.Argument(..., help="Test data: a file or folder in a format the task's readers take."),
     task: str = typer.Option(..., "--task", "-t", help="One of: ner, rel, qa."),
@@ -23,11 +25,18 @@ def evaluate_cli(
     folds: int = typer.Option(0, "--folds", help="rel: cross-validate over this many folds of DATA (trains MODEL, a config, per fold)."),
     spans_key: Optional[str] = typer.Option(None, "--spans-key", help="ner: score doc.spans[KEY] (one of several NER components) instead of doc.ents."),
 ) -> None:
-    """Score a pipeline with the metrics BioBERT reports (conlleval NER F1, re_eval P/R/F1, BioASQ factoid)."""
+    """Score a pipeline with the metrics BioBERT reports (conlleval NER F1, re_eval P/R/F1, BioASQ factoid).
+
+    With `--folds`, extra options override the training config spaCy-style, e.g. a quick smoke run:
+    `--training.max_steps 20 --corpora.train.limit 200`.
+    """
     if task not in TASKS:
-        msg.fail(Errors.E023.format(task=task, choices=", ".join(TASKS)), exits=1)
+        fail(Errors.E023.format(task=task, choices=", ".join(TASKS)))
     runner = importlib.import_module(f"spacy_biobert.evaluation.{task}")
-    results: Dict[str, Any] = runner.evaluate(model, data, gpu_id=gpu_id, folds=folds, spans_key=spans_key)
+    overrides = parse_config_overrides(ctx.args)
+    results: Dict[str, Any] = runner.evaluate(
+        model, data, gpu_id=gpu_id, folds=folds, spans_key=spans_key, overrides=overrides
+    )
     if results.get("rows"):
         rows = results["rows"]
         header = list(rows[0])
