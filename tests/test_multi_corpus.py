@@ -1,6 +1,7 @@
 """`spacy_biobert.MultiCorpus.v1` chains corpora from a config and keeps each one's annotation marks."""
 from typing import Iterator, List
 
+import pytest
 import spacy
 from spacy.language import Language
 from spacy.training import Example
@@ -50,3 +51,17 @@ def test_resolves_from_config() -> None:
 def test_unmarked_docs_count_as_annotated_for_everything() -> None:
     doc = spacy.blank("en")("text")
     assert is_annotated(doc, "anything")
+
+
+def test_repeats_balance_a_small_corpus() -> None:
+    nlp = spacy.blank("en")
+    reader = create_multi_corpus(
+        {"a_ner": fake_reader(["a", "b"], "ner_gene"), "b_rel": fake_reader(["c"], RELATIONS)}, repeats={"b_rel": 3}
+    )
+    assert [eg.reference.text for eg in reader(nlp)] == ["a", "b", "c", "c", "c"]
+
+
+@pytest.mark.parametrize("repeats", [{"missing": 2}, {"b_rel": 0}, {"b_rel": 1.5}])
+def test_bad_repeats_name_the_fix(repeats) -> None:
+    with pytest.raises(ValueError, match=r"\[E024\]"):
+        create_multi_corpus({"b_rel": fake_reader(["c"], RELATIONS)}, repeats=repeats)

@@ -85,8 +85,8 @@ def test_workflow_all_on_tiny_config(tmp_path: Path) -> None:
         "pretrain_steps": 2, "pretrain_batch_size": 4, "ner_rel_steps": 4, "ner_rel_warmup": 1,
         "eval_frequency": 2, "qa_steps": 2, "qa_warmup": 1, "package_name": PACKAGE_NAME,
     }
-    command = [sys.executable, "-m", "spacy", "project", "run", "all", str(project)]
-    command += [arg for key, value in variables.items() for arg in (f"--vars.{key}", str(value))]
+    overrides = [arg for key, value in variables.items() for arg in (f"--vars.{key}", str(value))]
+    command = [sys.executable, "-m", "spacy", "project", "run", "all", str(project), *overrides]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     try:
         result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
@@ -105,5 +105,12 @@ def test_workflow_all_on_tiny_config(tmp_path: Path) -> None:
         assert summary["pipes"][-1] == "biobert_qa" and summary["relations"] and summary["answers"] >= 1
         rerun = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
         assert rerun.returncode == 0 and "Running command" not in rerun.stdout, rerun.stdout[-3000:]
+        # all_gpu's steps re-run the CPU steps with the GPU budget; `report` shows the forwarded variables.
+        gpu_report = [sys.executable, "-m", "spacy", "project", "run", "report-gpu", str(project), *overrides]
+        gpu_report += ["--vars.gpu_pretrain_steps", "7"]
+        nested = subprocess.run(gpu_report, cwd=project, env=env, capture_output=True, text=True)
+        assert nested.returncode == 0, nested.stdout[-3000:] + nested.stderr[-3000:]
+        header = (project / "metrics" / "report.md").read_text(encoding="utf8")
+        assert "pretraining 7 steps" in header and "gpu_id 0" in header and str(base) in header
     finally:
         subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", f"en_{PACKAGE_NAME}"], capture_output=True)

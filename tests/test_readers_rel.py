@@ -6,7 +6,7 @@ import pytest
 import spacy
 from spacy.util import registry
 
-from spacy_biobert.annotations import ANNOTATIONS_KEY, RELATIONS
+from spacy_biobert.annotations import ANNOTATIONS_KEY, GIVEN_PAIRS, RELATIONS
 from spacy_biobert.errors import CorpusError
 from spacy_biobert.readers.rel import create_re_tsv_reader, create_rel_jsonl_reader, fold_files, read_re_tsv
 
@@ -54,7 +54,7 @@ def test_re_tsv_train_without_header(nlp, tmp_path):
             [("@GENE$", "GENE"), ("@DISEASE$", "DISEASE")], key=lambda e: eg.reference.text.index(e[0])
         )
         assert [(e.text, e.label_) for e in eg.predicted.ents] == [(e.text, e.label_) for e in eg.reference.ents]
-        assert eg.reference.user_data[ANNOTATIONS_KEY] == [RELATIONS]
+        assert eg.reference.user_data[ANNOTATIONS_KEY] == [RELATIONS, GIVEN_PAIRS]
     assert relations(examples[0].reference) == [("@GENE$", "GENE", "@DISEASE$", "DISEASE", "ASSOCIATED", 1.0)]
     assert relations(examples[1].reference) == []
     assert relations(examples[2].reference) == [("@GENE$", "GENE", "@DISEASE$", "DISEASE", "ASSOCIATED", 1.0)]

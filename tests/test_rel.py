@@ -18,6 +18,8 @@ from spacy_biobert.data_classes import Relation
 from spacy_biobert.pipeline.rel import RELATIONS_KEY, create_entity_pairs, encode_relation
 from spacy_biobert.readers.rel import create_rel_jsonl_reader, create_re_tsv_reader
 
+from .util import blank_with_transformer, make_tiny_bert
+
 TRAIN_TSV = [
     ("@GENE$ mutations cause @DISEASE$ .", "1"),
     ("@GENE$ is not associated with @DISEASE$ .", "0"),
@@ -45,17 +47,7 @@ MULTI_JSONL = [
 
 def make_nlp(tiny_bert: Path, rel_config: dict = None) -> Language:
     """A blank pipeline: a transformer on the tiny BERT and biobert_rel listening to it."""
-    nlp = spacy.blank("en")
-    nlp.add_pipe(
-        "transformer",
-        config={
-            "model": {
-                "@architectures": "spacy-transformers.TransformerModel.v3",
-                "name": str(tiny_bert),
-                "tokenizer_config": {"use_fast": True},
-            }
-        },
-    )
+    nlp = blank_with_transformer(tiny_bert)
     nlp.add_pipe("biobert_rel", config=rel_config or {})
     return nlp
 
@@ -331,7 +323,6 @@ E2E_TEXTS = [
 @pytest.mark.slow
 def test_end_to_end_ner_and_rel(tmp_path):
     """biobert_ner finds the mentions in raw text, biobert_rel (label map on) relates them."""
-    from tests.util import make_tiny_bert
 
     fix_random_seed(0)
     words = "brca1 tp53 kras egfr mutations cause breast lung cancer linked associated not with".split()
@@ -347,9 +338,7 @@ def test_end_to_end_ner_and_rel(tmp_path):
         })
     path = tmp_path / "train.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf8")
-    nlp = spacy.blank("en")
-    nlp.add_pipe("transformer", config={"model": {"@architectures": "spacy-transformers.TransformerModel.v3",
-                                                  "name": str(tiny), "tokenizer_config": {"use_fast": True}}})
+    nlp = blank_with_transformer(tiny)
     nlp.add_pipe("biobert_ner")
     nlp.add_pipe("biobert_rel", config={
         "label_map": {"Disease": "DISEASE"},

@@ -3,6 +3,9 @@ import string
 from pathlib import Path
 from typing import Iterable, Union
 
+import spacy
+from spacy.language import Language
+
 WORDS = (
     "the of and in to a is was with for by on that as are from at be this an or which have not"
     " cancer breast tumor disease gene protein mutation mutations cell cells patients risk raise"
@@ -37,3 +40,12 @@ def make_tiny_bert(path: Union[str, Path], extra_words: Iterable[str] = (), seed
     )
     BertModel(config).save_pretrained(str(path))
     return path
+
+
+def blank_with_transformer(bert: Union[str, Path]) -> Language:
+    """A blank English pipeline whose `transformer` runs the BERT folder `bert` (fast tokenizer, default spans)."""
+    nlp = spacy.blank("en")
+    model = {"@architectures": "spacy-transformers.TransformerModel.v3", "name": str(bert),
+             "tokenizer_config": {"use_fast": True}}
+    nlp.add_pipe("transformer", config={"model": model})
+    return nlp

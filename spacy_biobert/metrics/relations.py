@@ -11,7 +11,7 @@ from typing import Dict, Iterable, NamedTuple, Optional, Sequence, Set, Tuple
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from ..annotations import RELATIONS, is_annotated
+from ..annotations import GIVEN_PAIRS, RELATIONS, is_annotated, is_marked
 
 RelationKey = Tuple[int, int, int, int, str]
 
@@ -76,7 +76,8 @@ def score_relations(
     """Micro P/R/F1 of predicted vs gold relations over the examples annotated for relations.
 
     A relation is right when head span, tail span (by character offsets) and label all match.
-    `labels` restricts the count to those relation labels; all labels count when it is None.
+    `labels` restricts the count to those relation labels; all labels count when it is None. On references
+    marked `GIVEN_PAIRS` (GAD-style sentences), only predictions between the reference's entities count.
     """
     keep = set(labels) if labels is not None else None
     gold_sets = []
@@ -86,6 +87,9 @@ def score_relations(
             continue
         gold = relation_keys(eg.reference.user_data.get(user_data_key, []), eg.reference)
         pred = relation_keys(eg.predicted.user_data.get(user_data_key, []), eg.predicted)
+        if is_marked(eg.reference, GIVEN_PAIRS):
+            given = {(ent.start_char, ent.end_char) for ent in eg.reference.ents}
+            pred = {key for key in pred if key[:2] in given and key[2:4] in given}
         if keep is not None:
             gold = {key for key in gold if key[4] in keep}
             pred = {key for key in pred if key[4] in keep}

@@ -84,9 +84,15 @@ def ner_score(examples: Iterable[Example], *, spans_key: Optional[str] = None, *
     """conlleval's exact-match entity P/R/F1 with spaCy's keys `ents_p`, `ents_r`, `ents_f`, `ents_per_type`.
 
     With `spans_key`, the predictions in `doc.spans[spans_key]` are scored on the examples annotated for
-    that key; without it, `doc.ents` on all examples.
+    that key, under the `ents_*` keys and again under `spans_<key>_*`: with several NER components in a
+    pipeline the `ents_*` keys hold the last one's scores, the `spans_<key>_*` keys each one's (weigh
+    those in `[training.score_weights]`). Without `spans_key`, `doc.ents` on all examples.
     """
-    return score_examples(examples, spans_key=spans_key).to_dict("ents")
+    scores = score_examples(examples, spans_key=spans_key)
+    result = scores.to_dict("ents")
+    if spans_key is not None:
+        result.update(scores.to_dict(f"spans_{spans_key}"))
+    return result
 
 
 @registry.scorers("spacy_biobert.ner_scorer.v1")

@@ -15,7 +15,7 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.util import registry
 
-from ..annotations import RELATIONS, mark_annotated
+from ..annotations import GIVEN_PAIRS, RELATIONS, mark_annotated
 from ..errors import CorpusError, Errors
 from ..pipeline.rel import RELATIONS_KEY, encode_relation, install_extensions
 
@@ -99,7 +99,7 @@ def placeholder_doc(
     doc.ents = sorted(ents)
     if positive_label is not None:
         doc.user_data[RELATIONS_KEY] = [encode_relation(ents[0], ents[1], positive_label, 1.0)]
-    mark_annotated(doc, [RELATIONS])
+    mark_annotated(doc, [RELATIONS, GIVEN_PAIRS])
     return doc
 
 
