@@ -219,6 +219,27 @@ def test_label_map_relation_keeps_pipeline_labels(trained):
     assert [(r.head.label_, r.tail.label_) for r in doc._.relations] == [("GENE", "Disease")]
 
 
+def test_mentions_from_span_groups(trained):
+    """A gene that another NER's overlapping "Chemical" displaced from doc.ents is still related through its
+    span group; overlapping mentions of one word never pair with each other."""
+    doc = doc_with_ents(trained, "brca1 mutations cause cancer".split(), [(0, 1, "Chemical"), (3, 4, "Disease")])
+    doc.spans["genes"] = [Span(doc, 0, 1, label="GENE")]
+    doc.spans["diseases"] = [Span(doc, 3, 4, label="Disease")]
+    rel = trained.get_pipe("biobert_rel")
+    assert [(m.text, m.label_) for m in rel.mentions(doc)] == [("brca1", "Chemical"), ("cancer", "Disease")]
+    rel.cfg["spans_keys"], rel.cfg["threshold"] = ["genes", "diseases"], 0.0
+    try:
+        assert [(m.text, m.label_) for m in rel.mentions(doc)] == [
+            ("brca1", "Chemical"), ("brca1", "GENE"), ("cancer", "Disease")
+        ]
+        doc = trained(doc)
+    finally:
+        rel.cfg["spans_keys"], rel.cfg["threshold"] = [], 0.5
+    assert [(r.head.text, r.head.label_, r.tail.text) for r in doc._.relations] == [("brca1", "GENE", "cancer")]
+    same_word = create_entity_pairs()(doc, [doc.ents[0], doc.spans["genes"][0]], ["Chemical", "GENE"])
+    assert same_word == []
+
+
 def test_huge_doc(trained):
     words = ("brca1 mutations cause cancer . " * 150).split()
     ents = [(i, i + 1, "GENE" if i % 5 == 0 else "DISEASE") for i in range(len(words)) if i % 5 in (0, 3)]

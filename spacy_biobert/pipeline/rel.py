@@ -1,7 +1,9 @@
 """`biobert_rel`: BioBERT's relation extraction between entity mentions of `doc.ents`, as a spaCy pipe.
 
-Candidates are pairs of entities from `doc.ents` (the gold entities of the reference in training),
-made by a registered generator (`spacy_biobert.entity_pairs.v1`: one sentence, `max_distance`,
+Candidates are pairs of mentions from `doc.ents` (the gold entities of the reference in training) and,
+with `spans_keys`, from those span groups too: several NER components of one pipeline each write their
+own group, and a mention one of them found stays a candidate even where another's overlapping entity
+won the place in `doc.ents`. The pairs are made by a registered generator (`spacy_biobert.entity_pairs.v1`: one sentence, `max_distance`,
 `allowed_pairs`). `label_map` translates the entity labels of the pipeline (say `Disease` from a
 BC5CDR NER) into those the model was trained with (`DISEASE` in GAD) before the generator sees them.
 Relations at or above `threshold` are written to the doc as plain data and read back as
@@ -62,7 +64,7 @@ CandidateGenerator = Callable[[Doc, Sequence[Span], Sequence[str]], List[Candida
 def create_entity_pairs(
     max_distance: int = 100, allowed_pairs: Optional[List[List[str]]] = None, ordered: bool = True
 ) -> CandidateGenerator:
-    """Directed pairs of distinct entities in one sentence (the whole doc when it has no sentences).
+    """Directed pairs of non-overlapping mentions in one sentence (the whole doc when it has no sentences).
 
     max_distance (int): most tokens allowed between the end of the first mention and the start of the second.
     allowed_pairs (Optional[List[List[str]]]): (head label, tail label) pairs to consider, after the
@@ -86,6 +88,8 @@ def create_entity_pairs(
         for i, head in enumerate(ents):
             for j, tail in enumerate(ents):
                 if i == j or contexts[i].start != contexts[j].start:
+                    continue
+                if head.start < tail.end and tail.start < head.end:
                     continue
                 if allowed is not None and (labels[i], labels[j]) not in allowed:
                     continue
@@ -134,6 +138,7 @@ def get_relations(doc: Doc) -> List[Relation]:
         "model": DEFAULT_MODEL,
         "candidates": {"@misc": "spacy_biobert.entity_pairs.v1"},
         "label_map": {},
+        "spans_keys": [],
         "threshold": 0.5,
         "scorer": {"@scorers": "spacy_biobert.rel_scorer.v1"},
     },
@@ -145,6 +150,7 @@ def make_biobert_rel(
     model: Model,
     candidates: CandidateGenerator,
     label_map: Dict[str, str],
+    spans_keys: List[str],
     threshold: float,
     scorer: Optional[Callable],
 ) -> "BioBertRelationExtractor":
@@ -154,11 +160,20 @@ def make_biobert_rel(
     candidates (Callable): makes the entity pairs to classify (`spacy_biobert.entity_pairs.v1`).
     label_map (Dict[str, str]): entity label in this pipeline → entity label the model was trained with;
         labels not in the map are kept.
+    spans_keys (List[str]): span groups (`doc.spans`) whose spans are candidate mentions besides
+        `doc.ents`, e.g. the `spans_key` of every NER component in the pipeline.
     threshold (float): relations with a score at or above it are written to `doc._.relations`.
     scorer (Optional[Callable]): the scoring method (`spacy_biobert.rel_scorer.v1`).
     """
     return BioBertRelationExtractor(
-        nlp.vocab, model, name, candidates=candidates, label_map=label_map, threshold=threshold, scorer=scorer
+        nlp.vocab,
+        model,
+        name,
+        candidates=candidates,
+        label_map=label_map,
+        spans_keys=spans_keys,
+        threshold=threshold,
+        scorer=scorer,
     )
 
 
@@ -186,6 +201,7 @@ class BioBertRelationExtractor(TrainablePipe):
         candidates: CandidateGenerator,
         label_map: Dict[str, str],
         threshold: float,
+        spans_keys: Sequence[str] = (),
         scorer: Optional[Callable] = score_rel,
     ) -> None:
         self.vocab = vocab
@@ -193,7 +209,12 @@ class BioBertRelationExtractor(TrainablePipe):
         self.name = name
         self.candidates = candidates
         self.scorer = scorer
-        self.cfg = {"labels": [], "label_map": dict(label_map), "threshold": threshold}
+        self.cfg = {
+            "labels": [],
+            "label_map": dict(label_map),
+            "spans_keys": list(spans_keys),
+            "threshold": threshold,
+        }
         install_extensions()
 
     @property
@@ -224,12 +245,20 @@ class BioBertRelationExtractor(TrainablePipe):
         label_map = self.cfg["label_map"]
         return self.candidates(doc, ents, [label_map.get(ent.label_, ent.label_) for ent in ents])
 
+    def mentions(self, doc: Doc) -> List[Span]:
+        """The candidate mentions of a doc: `doc.ents` and the spans of the `spans_keys` groups, each
+        (start, end, label) once, in document order."""
+        groups = [doc.spans[key] for key in self.cfg["spans_keys"] if key in doc.spans]
+        spans = list(doc.ents) + [span for group in groups for span in group]
+        unique = {(span.start, span.end, span.label): span for span in spans}
+        return sorted(unique.values(), key=lambda span: (span.start, span.end))
+
     def predict(self, docs: Iterable[Doc]) -> Tuple[List[List[Candidate]], Floats2d]:
         """Score the candidate pairs of each doc's entities: (candidates per doc, scores a pair)."""
         if not self.labels:
             raise ValueError(Errors.E201.format(name=self.name))
         docs = list(docs)
-        candidates = [self.find_candidates(doc, doc.ents) for doc in docs]
+        candidates = [self.find_candidates(doc, self.mentions(doc)) for doc in docs]
         if not any(candidates):
             return candidates, self.model.ops.alloc2f(0, len(self.output_labels))
         scores = self.model.predict((docs, [_pair_rows(doc_cands) for doc_cands in candidates]))
