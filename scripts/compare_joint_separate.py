@@ -72,8 +72,11 @@ def main(
         "| --- | " + " | ".join("---:" for _ in joint_scores) + " | ---: |",
         "| joint (one transformer) | " + " | ".join(f"{v:.2f}" for v in joint_scores.values()) + f" | {joint_speed:,.0f} |",
         "| separate (one each, `replace_listeners`) | " + " | ".join(f"{v:.2f}" for v in separate_scores.values()) + f" | {separate_speed:,.0f} |",
+        "| joint − separate | " + " | ".join(f"{joint_scores[k] - separate_scores[k]:+.2f}" for k in joint_scores)
+        + f" | {joint_speed / separate_speed:.2f}x |",
         "",
         f"Inference over {len(words)} NCBI-disease test sentences on this machine; F1 in percent on the test splits.",
+        "`en_biobert` ships the joint set-up: one transformer pass serves NER and RE. The README says why.",
     ]
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("\n".join(lines) + "\n", encoding="utf8")
