@@ -27,7 +27,7 @@ from thinc.api import Adam, warmup_linear
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
 
 from spacy_biobert.base_model import resolve_base_model
-from spacy_biobert.evaluation.qa import load_test_batches, score_test_batches
+from spacy_biobert.evaluation.qa import load_test_set, score_test_set
 from spacy_biobert.readers.qa import BioASQCorpus, QARecord, record_to_example
 
 Candidates = List[List[Tuple[str, float]]]
@@ -54,6 +54,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--n-best", type=int, default=20)
     parser.add_argument("--dev-fraction", type=float, default=0.1, help="as configs/qa.cfg: held out, not trained on")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--test", type=Path, default=None, help="test set as `evaluate --task qa` takes it (default: --data)")
+    parser.add_argument("--gold", type=Path, action="append", help="BioASQ golden file(s) of the test set")
+    parser.add_argument("--list-threshold", type=float, default=0.1, help="list answers: probability threshold")
     parser.add_argument("--limit", type=int, default=0, help="train on the first N examples only (0: all); for smoke runs")
     parser.add_argument("--systems", default="biobert_qa,hf", help="comma-separated: biobert_qa, hf")
     parser.add_argument("--output", type=Path, default=None, help="write the results as JSON here")
@@ -97,9 +100,23 @@ def shuffled_batches(items: List[Any], args: argparse.Namespace) -> Iterator[Lis
 def run_biobert_qa(args: argparse.Namespace, records: List[QARecord], batches) -> Dict[str, Any]:
     if args.biobert_model is not None:
         nlp = spacy.load(args.biobert_model)
-        results = score_test_batches(batches, make_biobert_predict(nlp, args))
+        results = score_test_set(batches, make_biobert_predict(nlp, args), list_threshold=args.list_threshold)
         results["train_seconds"] = None
         return results
+    start = time.perf_counter()
+    nlp = train_biobert_qa(args, records)
+    train_seconds = time.perf_counter() - start
+    results = score_test_set(batches, make_biobert_predict(nlp, args), list_threshold=args.list_threshold)
+    results["train_seconds"] = train_seconds
+    return results
+
+
+def train_biobert_qa(args: argparse.Namespace, records: List[QARecord]) -> spacy.language.Language:
+    """biobert_qa trained as `spacy train` would: Adam with the warm-up/decay schedule stepped once an update.
+
+    (thinc >= 8.3 takes `warmup_linear(initial_rate, warmup_steps, total_steps)`, and `nlp.update` never
+    steps a schedule: `spacy train` calls `optimizer.step_schedules()` after each update, so must we.)
+    """
     fix_random_seed(args.seed)
     nlp = spacy.blank("en")
     nlp.add_pipe(
@@ -117,22 +134,19 @@ def run_biobert_qa(args: argparse.Namespace, records: List[QARecord], batches) -
     )
     examples = [record_to_example(nlp, record) for record in records]
     total = n_steps(args, len(examples))
-    schedule = warmup_linear(int(args.warmup * total), total, args.lr)
+    schedule = warmup_linear(initial_rate=args.lr, warmup_steps=int(args.warmup * total), total_steps=total)
     optimizer = Adam(
         learn_rate=schedule, L2=args.weight_decay, L2_is_weight_decay=True, grad_clip=1.0, beta1=0.9, beta2=0.999, eps=1e-8
     )
     nlp.initialize(lambda: examples, sgd=optimizer)
-    start = time.perf_counter()
     losses: Dict[str, float] = {}
     for step, batch in enumerate(shuffled_batches(examples, args), start=1):
         nlp.update(batch, sgd=optimizer, losses=losses, drop=0.1)
+        optimizer.step_schedules()
         if step % 20 == 0:
             print(f"biobert_qa step {step}: loss {losses['biobert_qa']:.2f}", flush=True)
             losses = {}
-    train_seconds = time.perf_counter() - start
-    results = score_test_batches(batches, make_biobert_predict(nlp, args))
-    results["train_seconds"] = train_seconds
-    return results
+    return nlp
 
 
 def make_biobert_predict(nlp: spacy.language.Language, args: argparse.Namespace) -> Callable[[List[QARecord]], Candidates]:
@@ -252,7 +266,7 @@ def run_hf(args: argparse.Namespace, records: List[QARecord], batches) -> Dict[s
                 end_logits.extend(output.end_logits.numpy())
         return squad_postprocess(test_records, features, start_logits, end_logits, args)
 
-    results = score_test_batches(batches, predict)
+    results = score_test_set(batches, predict, list_threshold=args.list_threshold)
     results["train_seconds"] = train_seconds
     return results
 
@@ -291,13 +305,14 @@ def squad_postprocess(records, features, start_logits, end_logits, args) -> Cand
 def main() -> None:
     args = parse_args()
     records = training_records(args)
-    batches = load_test_batches(args.data)
-    print(f"training examples: {len(records)}; 6b contexts: {sum(len(b.records) for b in batches)}", flush=True)
+    batches = load_test_set(args.test or args.data, args.gold or [])
+    print(f"training examples: {len(records)}; test contexts: {sum(len(b.records) for b in batches.batches)}; "
+          f"list questions: {len(batches.list_questions)}", flush=True)
     results: Dict[str, Any] = {"settings": {k: str(v) for k, v in vars(args).items()}, "n_train": len(records)}
     runners = {"biobert_qa": run_biobert_qa, "hf": run_hf}
     for system in args.systems.split(","):
         results[system] = runners[system](args, records, batches)
-    header = f"{'system':<12} {'strict':>7} {'lenient':>8} {'MRR':>7} {'q/s':>7} {'train s':>8}"
+    header = f"{'system':<12} {'strict':>7} {'lenient':>8} {'MRR':>7} {'list F1':>8} {'q/s':>7} {'train s':>8}"
     print(header)
     for system in args.systems.split(","):
         scores = results[system]["scores"]
@@ -305,7 +320,8 @@ def main() -> None:
         train_seconds = "-" if seconds is None else f"{seconds:.0f}"
         print(
             f"{system:<12} {scores['qa_strict_acc'] * 100:7.2f} {scores['qa_lenient_acc'] * 100:8.2f} "
-            f"{scores['qa_mrr'] * 100:7.2f} {scores['questions_per_second']:7.2f} {train_seconds:>8}"
+            f"{scores['qa_mrr'] * 100:7.2f} {scores.get('qa_list_f', 0.0) * 100:8.2f} "
+            f"{scores['questions_per_second']:7.2f} {train_seconds:>8}"
         )
         for row in results[system]["rows"]:
             print(f"  {row['batch']}: strict {row['strict_acc'] * 100:.2f} lenient {row['lenient_acc'] * 100:.2f} "

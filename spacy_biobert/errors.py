@@ -61,8 +61,9 @@ class Errors(metaclass=_ErrorsWithCodes):
             "`nlp.initialize()` (or train it with `spacy train`), or load a trained pipeline.")
     E302 = ("biobert_qa.answer got {n_questions} questions for {n_docs} docs: give one question per doc, or a "
             "single question string to ask of every doc.")
-    E303 = ("`doc._.ask` needs a biobert_qa component in the pipeline that made this doc. Load or create a "
-            "pipeline with biobert_qa (e.g. `nlp.add_pipe(\"biobert_qa\")`) and make the doc with it.")
+    E303 = ("`doc._.ask` needs a doc processed by a pipeline with a biobert_qa component: make it with "
+            "`doc = nlp(text)` (not `nlp.make_doc`, and not through `n_process` > 1), or ask the component "
+            "directly: `nlp.get_pipe(\"biobert_qa\").answer(questions, docs)`.")
     E304 = "The pipeline '{model}' has no biobert_qa component to evaluate. Train one with configs/qa.cfg."
     E305 = ("biobert_qa windows of max_seq_length={max_seq_length} leave too little room for the context: it must "
             "exceed max_query_length ({max_query_length}) + 3 special tokens + doc_stride ({doc_stride}). Raise "
@@ -70,6 +71,14 @@ class Errors(metaclass=_ErrorsWithCodes):
     E306 = ("The tokenizer of '{name}' is not a fast (Rust) tokenizer; biobert_qa needs its offset mapping. Use a "
             "model with a fast tokenizer and `tokenizer_config = {{\"use_fast\": true}}`.")
     E307 = "The biobert_qa model was run for prediction (is_train=False): it has no gradient to backpropagate."
+    E308 = ("No BioASQ golden JSON (top-level `questions`) found in {data} or the --gold files: give the gold "
+            "answers with `--gold GOLD.json` (a file or folder; repeat the option for several).")
+    E309 = ("None of the questions of the test files in {data} has a factoid gold answer in {gold}: questions "
+            "are matched by id, else by question text. Check that --gold belongs to this test set.")
+    E310 = "A question must be a non-empty string; got {question!r}."
+    E311 = "top_k must be a whole number of at least 1; got {top_k!r}."
+    E312 = ("The biobert_qa component '{name}' has no yes/no head. Set `yesno = true` in "
+            "[components.{name}.model] and train it on yes/no questions (question_types including \"yesno\").")
     # Pretraining
     E401 = ("{path}, line {line}: malformed PubMed XML ({detail}). Expected a PubMed baseline or update file "
             "(<PubmedArticleSet> of <PubmedArticle> records), plain or gzip-compressed.")

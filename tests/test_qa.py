@@ -1,4 +1,3 @@
-import gc
 import shutil
 
 import pytest
@@ -47,7 +46,7 @@ def test_overfitting_IO(trained_nlp, tiny_bert, tmp_path):
     nlp = trained_nlp
     before = []
     for record, expected in zip(TRAIN_DATA, ANSWERS):
-        answers = nlp.make_doc(record.context)._.ask(record.question)
+        answers = nlp(record.context)._.ask(record.question)
         assert answers[0].span.text == expected
         assert all(isinstance(answer, Answer) for answer in answers)
         assert [a.score for a in answers] == sorted((a.score for a in answers), reverse=True)
@@ -60,12 +59,12 @@ def test_overfitting_IO(trained_nlp, tiny_bert, tmp_path):
     nlp.to_disk(tmp_path / "qa")
     nlp2 = spacy.load(tmp_path / "qa")
     for record, expected in zip(TRAIN_DATA, before):
-        answers = nlp2.make_doc(record.context)._.ask(record.question)
+        answers = nlp2(record.context)._.ask(record.question)
         assert [a.span.text for a in answers] == [text for text, _ in expected]
         assert [a.score for a in answers] == pytest.approx([score for _, score in expected], abs=1e-5)
     nlp3 = make_nlp(tiny_bert)
     nlp3.from_bytes(nlp.to_bytes())
-    answers = nlp3.make_doc(TRAIN_DATA[0].context)._.ask(TRAIN_DATA[0].question)
+    answers = nlp3(TRAIN_DATA[0].context)._.ask(TRAIN_DATA[0].question)
     assert [(a.span.text, pytest.approx(a.score, abs=1e-5)) for a in answers] == before[0]
 
 
@@ -75,11 +74,11 @@ def test_saved_pipeline_loads_without_the_base_model_folder(tiny_bert, tmp_path)
     fix_random_seed(0)
     nlp = make_nlp(base)
     nlp.initialize(lambda: [record_to_example(nlp, TRAIN_DATA[0])])
-    expected = [(a.span.text, a.score) for a in nlp.make_doc(TRAIN_DATA[1].context)._.ask(TRAIN_DATA[1].question)]
+    expected = [(a.span.text, a.score) for a in nlp(TRAIN_DATA[1].context)._.ask(TRAIN_DATA[1].question)]
     nlp.to_disk(tmp_path / "pipeline")
     shutil.rmtree(base)
     nlp2 = spacy.load(tmp_path / "pipeline")
-    got = nlp2.make_doc(TRAIN_DATA[1].context)._.ask(TRAIN_DATA[1].question)
+    got = nlp2(TRAIN_DATA[1].context)._.ask(TRAIN_DATA[1].question)
     assert [a.span.text for a in got] == [text for text, _ in expected]
     assert [a.score for a in got] == pytest.approx([score for _, score in expected], abs=1e-5)
 
@@ -111,14 +110,14 @@ def test_pipeline_answers_doc_questions_and_serialises(trained_nlp):
 
 def test_answer_batched_and_over_docs(trained_nlp):
     qa = trained_nlp.get_pipe("biobert_qa")
-    docs = [trained_nlp.make_doc(record.context) for record in TRAIN_DATA]
+    docs = [trained_nlp(record.context) for record in TRAIN_DATA]
     results = qa.answer([record.question for record in TRAIN_DATA], docs, top_k=2)
     assert [answers[0].span.text for answers in results] == ANSWERS
     assert all(len(answers) <= 2 for answers in results)
     with pytest.raises(ValueError, match="E302"):
         qa.answer(["one", "two"], docs)
     context = TRAIN_DATA[0].context
-    same = [trained_nlp.make_doc(context), trained_nlp.make_doc(context.upper()), trained_nlp.make_doc(context)]
+    same = [trained_nlp(context), trained_nlp(context.upper()), trained_nlp(context)]
     merged = qa.answer_over_docs(TRAIN_DATA[0].question, same, top_k=5)
     texts = [answer.span.text.lower() for answer in merged]
     assert texts[0] == "kinase"
@@ -126,18 +125,31 @@ def test_answer_batched_and_over_docs(trained_nlp):
     assert [a.score for a in merged] == sorted((a.score for a in merged), reverse=True)
 
 
-def test_empty_question_and_empty_context(trained_nlp):
-    answers = trained_nlp.make_doc(TRAIN_DATA[0].context)._.ask("")
-    assert all(answer.span.doc.text == TRAIN_DATA[0].context for answer in answers)
-    assert trained_nlp.make_doc("")._.ask(TRAIN_DATA[0].question) == []
-    assert trained_nlp.make_doc("   ")._.ask(TRAIN_DATA[0].question) == []
+@pytest.mark.parametrize("question", [None, "", "   ", 3, ["what?"]])
+def test_ask_rejects_what_is_not_a_question(trained_nlp, question):
+    doc = trained_nlp(TRAIN_DATA[0].context)
+    with pytest.raises(ValueError, match="E310"):
+        doc._.ask(question)
+    with pytest.raises(ValueError, match="E310"):
+        trained_nlp.get_pipe("biobert_qa").answer([question], [doc])
+
+
+@pytest.mark.parametrize("top_k", [0, -1, 2.5, True])
+def test_ask_rejects_bad_top_k(trained_nlp, top_k):
+    with pytest.raises(ValueError, match="E311"):
+        trained_nlp(TRAIN_DATA[0].context)._.ask(TRAIN_DATA[0].question, top_k=top_k)
+
+
+def test_empty_context(trained_nlp):
+    assert trained_nlp("")._.ask(TRAIN_DATA[0].question) == []
+    assert trained_nlp("   ")._.ask(TRAIN_DATA[0].question) == []
     assert trained_nlp.get_pipe("biobert_qa").answer([], []) == []
 
 
 def test_answer_at_the_end_of_a_long_context(trained_nlp):
     filler = "the cell is associated with the tumor . " * 1250
     context = filler + TRAIN_DATA[0].context
-    doc = trained_nlp.make_doc(context)
+    doc = trained_nlp(context)
     assert len(doc) > 10000
     answers = doc._.ask(TRAIN_DATA[0].question)
     assert answers[0].span.text == "kinase"
@@ -145,10 +157,10 @@ def test_answer_at_the_end_of_a_long_context(trained_nlp):
 
 
 def test_top_k_larger_than_candidates(trained_nlp):
-    doc = trained_nlp.make_doc("kinase")
+    doc = trained_nlp("kinase")
     answers = doc._.ask(TRAIN_DATA[0].question, top_k=50)
     assert [answer.span.text for answer in answers] == ["kinase"]
-    doc = trained_nlp.make_doc(TRAIN_DATA[0].context)
+    doc = trained_nlp(TRAIN_DATA[0].context)
     answers = doc._.ask(TRAIN_DATA[0].question, top_k=1000)
     spans = [(a.span.start, a.span.end) for a in answers]
     assert 1 < len(spans) <= 20
@@ -157,7 +169,7 @@ def test_top_k_larger_than_candidates(trained_nlp):
 
 def test_answers_expand_to_token_boundaries(trained_nlp):
     qa = trained_nlp.get_pipe("biobert_qa")
-    doc = trained_nlp.make_doc("imatinib inhibits the kinasecells.")
+    doc = trained_nlp("imatinib inhibits the kinasecells.")
     for answer in qa.answer(TRAIN_DATA[0].question, [doc])[0]:
         assert answer.span.doc is doc
         assert answer.span.text == doc.text[answer.span.start_char : answer.span.end_char]
@@ -166,26 +178,38 @@ def test_answers_expand_to_token_boundaries(trained_nlp):
 def test_not_initialized(tiny_bert):
     nlp = make_nlp(tiny_bert)
     with pytest.raises(ValueError, match="E301"):
-        nlp.make_doc("imatinib inhibits the kinase.")._.ask("what does imatinib inhibit?")
+        nlp("imatinib inhibits the kinase.")
     doc = nlp.make_doc("imatinib inhibits the kinase.")
     doc._.questions = "what does imatinib inhibit?"
     with pytest.raises(ValueError, match="E301"):
         nlp(doc)
 
 
-def test_ask_without_component(trained_nlp, tiny_bert):
+def test_ask_without_component(trained_nlp):
     install_extensions()
-    other = make_nlp(tiny_bert)
     with pytest.raises(ValueError, match="E303"):
-        spacy.blank("en").make_doc("text")._.ask("question?")
-    del other
+        spacy.blank("en")("text")._.ask("question?")
+    with pytest.raises(ValueError, match="E303"):
+        trained_nlp.make_doc("text")._.ask("question?")
+
+
+def test_ask_binds_the_component_that_made_the_doc(trained_nlp, tiny_bert):
+    """Two QA pipelines on one vocab: each doc asks the component that processed it."""
+    other = spacy.blank("en", vocab=trained_nlp.vocab)
+    other.add_pipe("biobert_qa", config={"model": {"name": str(tiny_bert), "max_seq_length": 64, "doc_stride": 16,
+                                                     "max_query_length": 16}})
+    other.initialize(lambda: [record_to_example(other, record) for record in TRAIN_DATA])
+    trained = trained_nlp(TRAIN_DATA[0].context)._.ask(TRAIN_DATA[0].question)
+    untrained = other(TRAIN_DATA[0].context)._.ask(TRAIN_DATA[0].question)
+    expected = trained_nlp.get_pipe("biobert_qa").answer(TRAIN_DATA[0].question, [trained_nlp(TRAIN_DATA[0].context)])[0]
+    assert [(a.span.text, a.score) for a in trained] == [(a.span.text, a.score) for a in expected]
+    assert [(a.span.text, a.score) for a in untrained] != [(a.span.text, a.score) for a in trained]
 
 
 def test_ask_with_sourced_component(trained_nlp):
-    gc.collect()  # only trained_nlp's component may be alive: the fallback needs a single candidate
     nlp = spacy.blank("en")
     nlp.add_pipe("biobert_qa", source=trained_nlp)
-    answers = nlp.make_doc(TRAIN_DATA[0].context)._.ask(TRAIN_DATA[0].question)
+    answers = nlp(TRAIN_DATA[0].context)._.ask(TRAIN_DATA[0].question)
     assert answers[0].span.text == "kinase"
 
 

@@ -1,7 +1,12 @@
-"""Question-answering metrics: BioASQ factoid (strict/lenient accuracy, MRR) and SQuAD v1 (EM, F1).
+"""Question-answering metrics: BioASQ factoid (strict/lenient accuracy, MRR), list (mean precision,
+recall, F1), yes/no (accuracy, macro F1), and SQuAD v1 (EM, F1).
 
 BioASQ factoid answers are ranked lists (at most five are scored); an answer is right when it equals
 one of the gold synonyms case-insensitively, as the official BioASQ measures and BioBERT compare them.
+A list answer is a set of entities: precision is the share of predicted answers that match a gold
+entity, recall the share of gold entities (each a list of synonyms) matched by an answer, and the
+question's F1 their harmonic mean; the official measures average the three over questions. Yes/no:
+accuracy, and the mean of the F1 of "yes" and of "no" (macro F1), as the BioASQ evaluation reports.
 SQuAD exact match and F1 use the official v1.1 normalisation (lower case, no punctuation, no articles,
 single spaces) and take the best score over the gold answers.
 """
@@ -78,6 +83,57 @@ def bioasq_factoid_scores(
         "mrr": reciprocal / total,
         "n_questions": total,
     }
+
+
+def bioasq_list_scores(
+    predictions: Mapping[str, Sequence[str]], golds: Mapping[str, Sequence[Union[str, Sequence[str]]]]
+) -> Dict[str, float]:
+    """Mean precision, recall and F1 of list answers over the questions of `golds`.
+
+    predictions (Mapping[str, Sequence[str]]): question id -> predicted answers (a missing question scores 0).
+    golds: question id -> gold entities, each a synonym or a list of synonyms (BioASQ `exact_answer`).
+    RETURNS (Dict[str, float]): `p`, `r`, `f` in [0, 1] and `n_questions`.
+    """
+    total_p = total_r = total_f = 0.0
+    for qid, gold in golds.items():
+        entities = [gold_synonyms(entity) for entity in gold]
+        entities = [entity for entity in entities if entity]
+        answers = {bioasq_key(answer) for answer in predictions.get(qid, ())} - {""}
+        correct = sum(any(answer in entity for entity in entities) for answer in answers)
+        found = sum(bool(entity & answers) for entity in entities)
+        p = correct / len(answers) if answers else 0.0
+        r = found / len(entities) if entities else 0.0
+        total_p += p
+        total_r += r
+        total_f += 2 * p * r / (p + r) if p + r else 0.0
+    n = len(golds)
+    if n == 0:
+        return {"p": 0.0, "r": 0.0, "f": 0.0, "n_questions": 0}
+    return {"p": total_p / n, "r": total_r / n, "f": total_f / n, "n_questions": n}
+
+
+def bioasq_yesno_scores(predictions: Mapping[str, str], golds: Mapping[str, str]) -> Dict[str, float]:
+    """Accuracy and macro F1 (mean of the F1 of "yes" and of "no") of yes/no answers over `golds`.
+
+    A missing or other prediction counts as wrong for accuracy and as neither class for the F1s.
+    RETURNS (Dict[str, float]): `acc`, `macro_f`, `yes_f`, `no_f` in [0, 1] and `n_questions`.
+    """
+    gold = {qid: bioasq_key(answer) for qid, answer in golds.items()}
+    predicted = {qid: bioasq_key(predictions.get(qid, "")) for qid in gold}
+    n = len(gold)
+    if n == 0:
+        return {"acc": 0.0, "macro_f": 0.0, "yes_f": 0.0, "no_f": 0.0, "n_questions": 0}
+    f1s = {}
+    for label in ("yes", "no"):
+        tp = sum(gold[q] == label and predicted[q] == label for q in gold)
+        n_pred = sum(predicted[q] == label for q in gold)
+        n_gold = sum(gold[q] == label for q in gold)
+        p = tp / n_pred if n_pred else 0.0
+        r = tp / n_gold if n_gold else 0.0
+        f1s[label] = 2 * p * r / (p + r) if p + r else 0.0
+    accuracy = sum(gold[q] == predicted[q] for q in gold) / n
+    macro = (f1s["yes"] + f1s["no"]) / 2
+    return {"acc": accuracy, "macro_f": macro, "yes_f": f1s["yes"], "no_f": f1s["no"], "n_questions": n}
 
 
 def _first_correct_rank(answers: Sequence[str], synonyms: Set[str], top_k: int) -> int:

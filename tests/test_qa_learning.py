@@ -1,0 +1,99 @@
+"""biobert_qa must learn: a tiny synthetic QA set, answers at varied positions in contexts of several windows.
+
+Guards the defect of issue 12: the QA benchmark's training loop built thinc's `warmup_linear` with its
+arguments in the wrong order and never stepped the schedule, so every update used a learning rate of 0
+and biobert_qa "did not learn". Both the component under spaCy's own optimizer config (configs/qa.cfg)
+and the benchmark's loop (bench/qa_vs_hf.py) must reach near-perfect span accuracy in a few dozen updates.
+"""
+import argparse
+import random
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+import spacy
+from spacy.util import fix_random_seed, load_config, registry
+
+from spacy_biobert.readers.qa import QARecord, record_to_example
+
+ROOT = Path(__file__).parent.parent
+FILLER = "the cell is associated with the tumor in patients .".split()
+ANSWERS = ["brca1", "imatinib", "tamoxifen", "kinase"]
+WINDOW = {"max_seq_length": 48, "doc_stride": 16, "max_query_length": 8}
+
+
+def synthetic_records(n: int, seed: int = 0) -> List[QARecord]:
+    """Contexts of 40-70 filler words with one answer word at a random place: 2-4 windows each."""
+    rng = random.Random(seed)
+    records = []
+    for i in range(n):
+        words = [rng.choice(FILLER) for _ in range(rng.randint(40, 70))]
+        position = rng.randint(0, len(words))
+        answer = rng.choice(ANSWERS)
+        words.insert(position, answer)
+        context = " ".join(words)
+        start = len(" ".join(words[:position])) + (1 if position else 0)
+        records.append(QARecord(f"s{i}", "what is the answer?", context, [(start, start + len(answer))]))
+    return records
+
+
+def span_accuracy(nlp: spacy.language.Language, records: List[QARecord]) -> float:
+    qa = nlp.get_pipe("biobert_qa")
+    docs = [nlp.make_doc(record.context) for record in records]
+    answers = qa.answer([record.question for record in records], docs, top_k=1)
+    hits = [bool(a) and (a[0].span.start_char, a[0].span.end_char) == r.answers[0] for a, r in zip(answers, records)]
+    return sum(hits) / len(records)
+
+
+@pytest.fixture(scope="module")
+def records():
+    return synthetic_records(24)
+
+
+@pytest.fixture(scope="module")
+def base(tiny_bert):
+    return str(tiny_bert)
+
+
+def test_synthetic_contexts_need_several_windows(base, records):
+    nlp = spacy.blank("en")
+    qa = nlp.add_pipe("biobert_qa", config={"model": {"name": base, **WINDOW}})
+    nlp.initialize(lambda: [record_to_example(nlp, r) for r in records])
+    windows = qa.model.predict([(r.question, r.context) for r in records])
+    assert len(windows) >= 2 * len(records)
+
+
+def test_biobert_qa_learns_with_the_training_config_optimizer(base, records):
+    """The optimizer of configs/qa.cfg, stepped as `spacy train` steps it."""
+    fix_random_seed(0)
+    config = load_config(ROOT / "configs" / "qa.cfg")
+    optimizer_config = config["training"]["optimizer"]
+    steps = 40
+    optimizer_config["learn_rate"].update({"warmup_steps": 4, "total_steps": steps, "initial_rate": 0.003})
+    optimizer = registry.resolve({"optimizer": optimizer_config})["optimizer"]
+    nlp = spacy.blank("en")
+    nlp.add_pipe("biobert_qa", config={"model": {"name": base, **WINDOW}})
+    examples = [record_to_example(nlp, r) for r in records]
+    nlp.initialize(lambda: examples, sgd=optimizer)
+    assert span_accuracy(nlp, records) < 0.5
+    for step in range(steps):
+        batch = examples[(step * 8) % len(examples) :][:8]
+        nlp.update(batch, sgd=optimizer, drop=0.1)
+        optimizer.step_schedules()
+    assert span_accuracy(nlp, records) >= 0.9
+
+
+def test_benchmark_training_loop_learns(base, records):
+    """bench/qa_vs_hf.py's biobert_qa loop (the one that trained nothing) on the same data."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import qa_vs_hf
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    args = argparse.Namespace(
+        base=base, seed=0, steps=40, epochs=0, batch_size=8, lr=0.003, warmup=0.1, weight_decay=0.01,
+        max_answer_length=30, n_best=20, **WINDOW,
+    )
+    nlp = qa_vs_hf.train_biobert_qa(args, records)
+    assert span_accuracy(nlp, records) >= 0.9
