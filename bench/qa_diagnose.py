@@ -2,14 +2,16 @@
 
 Trains biobert_qa and `AutoModelForQuestionAnswering` from the same base on the same batches of the
 same training records (configs/qa.cfg's split) and records, at every step: the loss, the global norm of
-the encoder's gradient (before clipping), the learning rate the optimizer applied, and after the first
-step the share of encoder parameter tensors that changed. It also checks the windows: how many there
+the encoder's gradient (before clipping), the learning rate the optimizer applied, and after each of the
+first two steps the share of encoder parameter tensors that changed (step 1 runs at the warm-up's rate
+0). It also checks the windows: how many there
 are, how many target `[CLS]` (no answer inside), and whether each target's wordpieces spell the gold
 answer. `--thinc-schedule-bug` reproduces the old bench loop (schedule arguments in thinc's order by
-position, `step_schedules` never called), so the write-up's figures can be re-made.
+position as if it took `(warmup_steps, total_steps, initial_rate)`, `step_schedules` never called), so the
+write-up's figures can be re-made.
 
     flock /tmp/spacy_biobert_bench.lock python bench/qa_diagnose.py --data ../shared/data/qa/BioASQ \\
-        --steps 30 --output bench/out/qa_diagnose.json --plot bench/qa_loss_curves.png
+        --steps 40 --output bench/out/qa_diagnose.json --plot bench/qa_loss_curves.png
 """
 import argparse
 import json
@@ -123,7 +125,7 @@ def run_biobert_qa(args: argparse.Namespace, records: List[Any], total: int) -> 
     encoder = qa.model.layers[0].shims[0]._model
     log: Dict[str, List[float]] = {"loss": [], "grad_norm": [], "lr": [], "changed": []}
     for step, batch in enumerate(shuffled_batches(examples, args), start=1):
-        before = [p.detach().clone() for p in encoder.parameters()] if step == 1 else None
+        before = [p.detach().clone() for p in encoder.parameters()] if step <= 2 else None
         losses: Dict[str, float] = {}
         qa.update(batch, drop=0.1, losses=losses)
         log["grad_norm"].append(encoder_grad_norm(encoder.parameters()))
@@ -162,7 +164,7 @@ def run_hf(args: argparse.Namespace, records: List[Any], total: int) -> Dict[str
         length = max(sum(mask) for mask in encoding["attention_mask"])
         inputs = {key: torch.tensor([row[:length] for row in encoding[key]])
                   for key in ("input_ids", "attention_mask", "token_type_ids") if key in encoding}
-        before = [p.detach().clone() for p in model.bert.parameters()] if step == 1 else None
+        before = [p.detach().clone() for p in model.bert.parameters()] if step <= 2 else None
         output = model(**inputs, start_positions=torch.tensor(starts), end_positions=torch.tensor(ends))
         output.loss.backward()
         log["masked_loss"].append(masked_loss(output, encoding, starts, ends))
@@ -217,7 +219,8 @@ def main() -> None:
         log = results[system]
         print(f"{system}: loss first/last 10 {numpy.mean(log['loss'][:10]):.3f}/{numpy.mean(log['loss'][-10:]):.3f}, "
               f"mean encoder grad norm {numpy.mean(log['grad_norm']):.3f}, lr at steps 1/2/last {log['lr'][0]:.2e}/"
-              f"{log['lr'][1]:.2e}/{log['lr'][-1]:.2e}, encoder tensors changed by step 1: {log['changed'][0]:.0%}")
+              f"{log['lr'][1]:.2e}/{log['lr'][-1]:.2e}, encoder tensors changed by step 1/2: "
+              f"{log['changed'][0]:.0%}/{log['changed'][-1]:.0%}")
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(results, indent=2), encoding="utf8")

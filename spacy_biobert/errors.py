@@ -79,6 +79,8 @@ class Errors(metaclass=_ErrorsWithCodes):
     E311 = "top_k must be a whole number of at least 1; got {top_k!r}."
     E312 = ("The biobert_qa component '{name}' has no yes/no head. Set `yesno = true` in "
             "[components.{name}.model] and train it on yes/no questions (question_types including \"yesno\").")
+    E313 = ("{path}: neither SQuAD-format test data (top-level `data`) nor BioASQ golden JSON (top-level "
+            "`questions`). Give `evaluate --task qa` only QA JSON files, or a folder of them.")
     # Pretraining
     E401 = ("{path}, line {line}: malformed PubMed XML ({detail}). Expected a PubMed baseline or update file "
             "(<PubmedArticleSet> of <PubmedArticle> records), plain or gzip-compressed.")

@@ -2,6 +2,8 @@ import pytest
 
 from spacy_biobert.metrics.qa import (
     bioasq_factoid_scores,
+    bioasq_list_scores,
+    bioasq_yesno_scores,
     gold_synonyms,
     normalize_squad_answer,
     rank_bioasq_answers,
@@ -79,3 +81,39 @@ def test_squad_scores_means_over_questions():
     # EM: 1, 0, 0 -> 1/3; F1: 1, 0.8, 0 -> 0.6.
     assert scores["exact_match"] == pytest.approx(1 / 3)
     assert scores["f1"] == pytest.approx(0.6)
+
+
+def test_bioasq_list_scores_worked_example():
+    golds = {
+        # two gold entities, the second with two synonyms
+        "l1": [["imatinib"], ["dasatinib", "BMS-354825"]],
+        "l2": [["BRCA1"], ["BRCA2"], ["TP53"]],
+        "l3": [["EGFR"]],
+    }
+    predictions = {
+        # l1: 3 answers, 2 right (one via a synonym, case-insensitively): P 2/3, R 2/2, F 0.8
+        "l1": ["Imatinib", "bms-354825", "nilotinib"],
+        # l2: 1 answer, right: P 1, R 1/3, F 0.5; a repeated answer counts once
+        "l2": ["brca1", "BRCA1 "],
+        # l3: nothing predicted: P 0, R 0, F 0
+    }
+    scores = bioasq_list_scores(predictions, golds)
+    assert scores["n_questions"] == 3
+    assert scores["p"] == pytest.approx((2 / 3 + 1 + 0) / 3)
+    assert scores["r"] == pytest.approx((1 + 1 / 3 + 0) / 3)
+    assert scores["f"] == pytest.approx((0.8 + 0.5 + 0) / 3)
+    assert bioasq_list_scores({}, {}) == {"p": 0.0, "r": 0.0, "f": 0.0, "n_questions": 0}
+
+
+def test_bioasq_yesno_scores_worked_example():
+    golds = {"a": "yes", "b": "yes", "c": "yes", "d": "no", "e": "no"}
+    predictions = {"a": "yes", "b": "Yes", "c": "no", "d": "no", "e": "yes"}
+    scores = bioasq_yesno_scores(predictions, golds)
+    # accuracy 3/5; yes: P 2/3, R 2/3 -> F 2/3; no: P 1/2, R 1/2 -> F 1/2; macro (2/3 + 1/2) / 2
+    assert scores["acc"] == pytest.approx(0.6)
+    assert scores["yes_f"] == pytest.approx(2 / 3)
+    assert scores["no_f"] == pytest.approx(0.5)
+    assert scores["macro_f"] == pytest.approx(7 / 12)
+    # A missing prediction is wrong and counts for neither class.
+    missing = bioasq_yesno_scores({"a": "yes"}, {"a": "yes", "b": "no"})
+    assert missing["acc"] == 0.5 and missing["no_f"] == 0.0 and missing["yes_f"] == 1.0

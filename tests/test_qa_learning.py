@@ -97,3 +97,43 @@ def test_benchmark_training_loop_learns(base, records):
     )
     nlp = qa_vs_hf.train_biobert_qa(args, records)
     assert span_accuracy(nlp, records) >= 0.9
+
+
+def yesno_records(n: int, seed: int = 0) -> List[QARecord]:
+    """Yes/no questions whose answer is "yes" where the context says "raises", "no" where it says "lowers"."""
+    rng = random.Random(seed)
+    records = []
+    for i in range(n):
+        verb = rng.choice(["raises", "lowers"])
+        words = [rng.choice(FILLER) for _ in range(rng.randint(5, 15))] + ["brca1", verb, "the", "risk", "."]
+        label = "yes" if verb == "raises" else "no"
+        records.append(QARecord(f"y{i}", "does brca1 raise the risk?", " ".join(words), [], f"y{i}", "yesno", label))
+    return records
+
+
+def test_yesno_head_learns(base, records):
+    fix_random_seed(0)
+    yesno = yesno_records(16)
+    nlp = spacy.blank("en")
+    qa = nlp.add_pipe("biobert_qa", config={"model": {"name": base, **WINDOW, "yesno": True}})
+    examples = [record_to_example(nlp, r) for r in yesno + records[:8]]
+    optimizer = nlp.initialize(lambda: examples)
+    optimizer.learn_rate = 0.003
+    for step in range(45):
+        nlp.update(examples[(step * 8) % len(examples) :][:8], sgd=optimizer)
+    probabilities = qa.yes_probabilities([r.question for r in yesno], [nlp.make_doc(r.context) for r in yesno])
+    assert all((p >= 0.5) == (r.yesno == "yes") for p, r in zip(probabilities, yesno))
+    doc = nlp.make_doc(yesno[0].context)
+    doc._.questions = [yesno[0].question]
+    assert (nlp(doc).user_data["biobert_qa.yesno"][yesno[0].question] >= 0.5) == (yesno[0].yesno == "yes")
+
+
+def test_yesno_needs_the_head(base, records):
+    nlp = spacy.blank("en")
+    qa = nlp.add_pipe("biobert_qa", config={"model": {"name": base, **WINDOW}})
+    examples = [record_to_example(nlp, r) for r in yesno_records(2)]
+    nlp.initialize(lambda: [record_to_example(nlp, r) for r in records[:2]])
+    with pytest.raises(ValueError, match="E312"):
+        nlp.update(examples)
+    with pytest.raises(ValueError, match="E312"):
+        qa.yes_probabilities("does it?", [nlp.make_doc("it does.")])

@@ -1,7 +1,7 @@
 """`spacy-biobert evaluate MODEL DATA --task ner|rel|qa`: official-equivalent metrics as a table and JSON."""
 import importlib
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import srsly
 import typer
@@ -18,14 +18,17 @@ TASKS = ("ner", "rel", "qa")
 def evaluate_cli(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Trained pipeline (folder or package name); for `--folds`, a training config."),
-    data: Path = typer.Argument(..., help="Test data: a file or folder in a format the task's readers take."),
+    data: Path = typer.Argument(..., help="Test data: a file or folder in a format the task's readers take (qa: SQuAD-format test file(s) or BioASQ golden JSON)."),
     task: str = typer.Option(..., "--task", "-t", help="One of: ner, rel, qa."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the scores to this JSON file."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to use; -1 for CPU."),
     folds: int = typer.Option(0, "--folds", help="rel: cross-validate over this many folds of DATA (trains MODEL, a config, per fold)."),
     spans_key: Optional[str] = typer.Option(None, "--spans-key", help="ner: score doc.spans[KEY] (one of several NER components) instead of doc.ents."),
+    gold: List[Path] = typer.Option([], "--gold", help="qa: BioASQ golden JSON file or folder with the answers of DATA's questions (repeatable); default: the golden files in DATA."),
+    list_threshold: float = typer.Option(0.1, "--list-threshold", help="qa: a list question's answers are those with at least this probability (and always the best one)."),
 ) -> None:
-    """Score a pipeline with the metrics BioBERT reports (conlleval NER F1, re_eval P/R/F1, BioASQ factoid).
+    """Score a pipeline with the metrics BioBERT reports (conlleval NER F1, re_eval P/R/F1, BioASQ factoid),
+    and BioASQ list (mean P/R/F1) and yes/no (accuracy, macro F1) where the QA gold has such questions.
 
     With `--folds`, extra options override the training config spaCy-style, e.g. a quick smoke run:
     `--training.max_steps 20 --corpora.train.limit 200`.
@@ -35,7 +38,8 @@ def evaluate_cli(
     runner = importlib.import_module(f"spacy_biobert.evaluation.{task}")
     overrides = parse_config_overrides(ctx.args)
     results: Dict[str, Any] = runner.evaluate(
-        model, data, gpu_id=gpu_id, folds=folds, spans_key=spans_key, overrides=overrides
+        model, data, gpu_id=gpu_id, folds=folds, spans_key=spans_key, overrides=overrides, gold=gold,
+        list_threshold=list_threshold,
     )
     if results.get("rows"):
         rows = results["rows"]

@@ -303,13 +303,13 @@ def read_bioasq_questions(path: Union[str, Path]) -> List[BioASQQuestion]:
 
 
 def json_kind(path: Union[str, Path]) -> str:
-    """"squad" or "bioasq": which QA format the JSON file `path` holds (error E017 for neither)."""
+    """"squad" or "bioasq": which QA format the JSON file `path` holds (error E313 for neither)."""
     data = _load_json(Path(path), "SQuAD v1 JSON (a `data` list) or BioASQ JSON (a `questions` list)")
     if isinstance(data, dict) and "data" in data:
         return "squad"
     if isinstance(data, dict) and "questions" in data:
         return "bioasq"
-    raise ValueError(Errors.E017.format(path=path))
+    raise ValueError(Errors.E313.format(path=path))
 
 
 def read_question_ids(paths: Iterable[Union[str, Path]]) -> QAIds:
