@@ -143,6 +143,8 @@ class Errors(metaclass=_ErrorsWithCodes):
     E610 = ("`spacy-biobert serve` needs FastAPI and uvicorn: install them with `pip install \"spacy-biobert[serve]\"` "
             "({detail}).")
     E611 = "Cannot load the pipeline '{model}': {detail}"
+    E612 = ("The request body must be JSON, sent with `Content-Type: application/json` (got {content_type!r}), "
+            "e.g. `curl -H 'Content-Type: application/json' -d '{{\"text\": \"...\"}}'`.")
 
 
 class CorpusError(ValueError):

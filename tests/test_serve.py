@@ -114,6 +114,7 @@ def test_ask_returns_ranked_answers_with_offsets(client: TestClient) -> None:
 
 BAD_REQUESTS = [
     ("/annotate", b"{not json", 400, "E601"),
+    ("/annotate", ("text=BRCA1", "application/x-www-form-urlencoded"), 415, "E612"),
     ("/annotate", b"", 422, "E602"),
     ("/annotate", b"[1, 2]", 422, "E602"),
     ("/annotate", {"text": 5}, 422, "E602"),
@@ -142,7 +143,9 @@ BAD_REQUESTS = [
 def test_bad_input_is_a_4xx_with_a_one_line_reason(
     client: TestClient, path: str, body: Any, status: int, code: str
 ) -> None:
-    if isinstance(body, bytes):
+    if isinstance(body, tuple):
+        response = client.post(path, content=body[0], headers={"Content-Type": body[1]})
+    elif isinstance(body, bytes):
         response = client.post(path, content=body, headers={"Content-Type": "application/json"})
     else:
         response = client.post(path, json=body)

@@ -191,10 +191,13 @@ def _one_line(text: str) -> str:
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's validation errors as one line: invalid JSON → 400, a wrong field → 422."""
+    """FastAPI's validation errors as one line: not JSON → 415, invalid JSON → 400, a wrong field → 422."""
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     first = errors[0] if errors else {"msg": "invalid request", "loc": ()}
+    content_type = request.headers.get("content-type", "")
+    if tuple(first.get("loc", ())) == ("body",) and content_type and "json" not in content_type:
+        return JSONResponse({"detail": _one_line(Errors.E612.format(content_type=content_type))}, status_code=415)
     if first.get("type") == "json_invalid":
         detail = first.get("ctx", {}).get("error", first.get("msg", ""))
         return JSONResponse({"detail": _one_line(Errors.E601.format(detail=detail))}, status_code=400)
