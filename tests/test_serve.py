@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -175,6 +176,27 @@ def test_concurrent_requests_get_their_own_records(client: TestClient) -> None:
     for body, response in zip(requests, responses):
         assert response.status_code == 200
         assert [record["text"] for record in response.json()] == body["texts"]
+
+
+def test_pipeline_work_runs_off_the_event_loop(tiny_bert: Path) -> None:
+    nlp = make_nlp(tiny_bert, qa=False)
+    nlp.add_pipe("serve_test_wait")
+    serve_components.STARTED.clear()
+    serve_components.RELEASE.clear()
+    release = threading.Timer(60, serve_components.RELEASE.set)  # never hang the suite
+    release.start()
+    try:
+        with TestClient(create_app(nlp, SETTINGS)) as client, ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(client.post, "/annotate", json={"text": "BRCA1, WAIT here."})
+            assert serve_components.STARTED.wait(60)
+            assert client.get("/health").json() == {"status": "ok"}
+            assert client.get("/info").status_code == 200
+            assert not serve_components.RELEASE.is_set() and not waiting.done()
+            serve_components.RELEASE.set()
+            assert waiting.result().status_code == 200
+    finally:
+        release.cancel()
+        serve_components.RELEASE.set()
 
 
 def test_info_health_page_and_docs(client: TestClient) -> None:
