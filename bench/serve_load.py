@@ -8,6 +8,11 @@ p50/p95/p99, failed requests, and the server's peak RSS. The server is then stop
 size, to give the words/s ratio serve / annotate. Load times are excluded on both sides.
 
     flock /tmp/spacy_biobert_bench.lock python bench/serve_load.py MODEL --clients 10,50 --requests 4
+    flock /tmp/spacy_biobert_bench.lock python bench/serve_load.py --labels Disease --clients 10,50 --requests 4
+
+Without MODEL, the served pipeline is built as `bench/annotate_throughput.py` builds it: the offline base
+encoder with one randomly initialised biobert_ner head per `--labels` entry (speed does not depend on the
+weights), written to a temporary folder.
 """
 import argparse
 import http.client
@@ -15,6 +20,7 @@ import json
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -23,7 +29,9 @@ from typing import Dict, List, NamedTuple, Optional, Sequence
 
 import numpy
 
-from annotate_throughput import DEFAULT_ABSTRACTS, load_abstracts, time_annotate
+from annotate_throughput import DEFAULT_ABSTRACTS, WARMUP_DOCS, build_pipeline, load_abstracts, time_annotate
+
+from spacy_biobert.base_model import OFFLINE_BASE_MODEL, resolve_base_model
 
 
 class RunResult(NamedTuple):
@@ -37,7 +45,10 @@ class RunResult(NamedTuple):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="pipeline to serve: a folder or an installed package")
+    parser.add_argument("model", nargs="?", default=None,
+                        help="pipeline to serve: a folder or an installed package; default: built, see --labels")
+    parser.add_argument("--labels", default="Disease",
+                        help="without MODEL: comma-separated entity types, one random NER head each")
     parser.add_argument("--code", type=Path, default=None, help="Python file with custom components (serve --code)")
     parser.add_argument("--abstracts", type=Path, default=DEFAULT_ABSTRACTS,
                         help="JSONL with a `text` field, or a folder of BioASQ SQuAD-style files (PubMed abstracts)")
@@ -50,6 +61,17 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300, help="client timeout per request, seconds")
     args = parser.parse_args()
     texts = load_abstracts(args.abstracts, args.n_docs)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.model is None:
+            args.model = str(Path(tmp) / "pipeline")
+            base = resolve_base_model(OFFLINE_BASE_MODEL)
+            build_pipeline(base, args.labels.split(","), False, texts[:WARMUP_DOCS]).to_disk(args.model)
+            print(f"serving a pipeline built from {base}: random biobert_ner heads for {args.labels}")
+        run(args, texts)
+
+
+def run(args: argparse.Namespace, texts: Sequence[str]) -> None:
+    """Serve args.model, load it with each client count, then time annotate() on the same abstracts."""
     client_counts = [int(n) for n in args.clients.split(",")]
     port = free_port()
     server = start_server(args, port)
