@@ -2,7 +2,7 @@
 
 Messages carry a code (`[E010]`) that tests match on, and say how to fix the problem. Ranges:
 E0xx foundation (readers, base model, CLI), E1xx biobert_ner, E2xx biobert_rel, E3xx biobert_qa,
-E4xx pretraining, E5xx annotate.
+E4xx pretraining, E5xx annotate, E6xx serve.
 """
 from pathlib import Path
 from typing import Optional, Union
@@ -138,6 +138,24 @@ class Errors(metaclass=_ErrorsWithCodes):
             "Raise it with `--max-length` if the pipeline can take it.")
     E513 = "The pipeline raised {error_type} on this document: {detail}"
     E514 = "{source}: {detail} The rest of this file is skipped."
+    # serve: the reasons of 4xx/5xx answers (one line each), and start-up failures
+    E601 = "The request body is not valid JSON ({detail}). Send a JSON object, e.g. {{\"text\": \"...\"}}."
+    E602 = "Invalid request: {detail}."
+    E603 = "Give exactly one of `text` (a string) or `texts` (a list of strings)."
+    E604 = "Text {index} is empty or only whitespace: send text to annotate."
+    E605 = ("Text {index} has {length} characters, more than this server's limit of {limit}. Split it, or start "
+            "the server with a larger `--max-text-chars`.")
+    E606 = ("The request holds {count} texts, more than this server's limit of {limit}. Send several requests, "
+            "or start the server with a larger `--max-texts`.")
+    E607 = "The pipeline failed on text {index} of this request: {reason}"
+    E608 = ("The pipeline '{model}' has no biobert_qa component, so it cannot answer questions. Serve a pipeline "
+            "with biobert_qa (e.g. en_biobert).")
+    E609 = "The question is empty or only whitespace: send a question."
+    E610 = ("`spacy-biobert serve` needs FastAPI and uvicorn: install them with `pip install \"spacy-biobert[serve]\"` "
+            "({detail}).")
+    E611 = "Cannot load the pipeline '{model}': {detail}"
+    E612 = ("The request body must be JSON, sent with `Content-Type: application/json` (got {content_type!r}), "
+            "e.g. `curl -H 'Content-Type: application/json' -d '{{\"text\": \"...\"}}'`.")
 
 
 class CorpusError(ValueError):

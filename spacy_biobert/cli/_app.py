@@ -5,7 +5,7 @@ import typer
 
 app = typer.Typer(
     name="spacy-biobert",
-    help="BioBERT for spaCy: base model, domain-adaptive pretraining, evaluation and corpus annotation.",
+    help="BioBERT for spaCy: base model, domain-adaptive pretraining, evaluation, corpus annotation and serving.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -14,7 +14,7 @@ app = typer.Typer(
 
 @app.callback()
 def _root() -> None:
-    """BioBERT for spaCy: base model, domain-adaptive pretraining, evaluation and corpus annotation."""
+    """BioBERT for spaCy: base model, domain-adaptive pretraining, evaluation, corpus annotation and serving."""
 
 
 def fail(message: str) -> NoReturn:
