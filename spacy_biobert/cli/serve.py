@@ -24,7 +24,7 @@ def serve_cli(
         DEFAULTS.max_wait_ms, "--max-wait-ms", help="How long a batch waits for more concurrent requests, in ms."
     ),
     max_text_chars: int = typer.Option(
-        DEFAULTS.max_text_chars, "--max-text-chars", help="Longest text (and question) a request may send, in characters."
+        DEFAULTS.max_text_chars, "--max-text-chars", help="Longest text (or question) a request may send, in chars."
     ),
     max_texts: int = typer.Option(DEFAULTS.max_texts, "--max-texts", help="Most texts one request may send."),
     max_top_k: int = typer.Option(DEFAULTS.max_top_k, "--max-top-k", help="Most answers per text `/ask` returns."),

@@ -163,7 +163,7 @@ async function main() {
   const params = new URLSearchParams(window.location.search);
   if (params.has("text")) {
     $("text").value = params.get("text");
-    $("question").value = params.get("question") || "";
+    if (!$("question").disabled) $("question").value = params.get("question") || "";
     if (params.has("top_k")) $("top_k").value = params.get("top_k");
     await submitForm();
   }
