@@ -50,7 +50,7 @@ def pack_texts(
 
 def split_long_texts(texts: Iterable[str], max_chars: int) -> Iterator[str]:
     """Texts of at most `max_chars` characters: a longer one (a whole book on one line) is cut at the last
-    whitespace before each limit (or at the limit where there is none). Fast tokenizers take time and
+    space before each limit (or at the limit where there is none). Fast tokenizers take time and
     memory superlinear in a text's length, and such a text fills many sequences anyway; 0 cuts nothing."""
     for text in texts:
         while max_chars > 0 and len(text) > max_chars:
