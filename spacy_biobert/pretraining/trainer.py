@@ -11,8 +11,8 @@ checkpoint (the stream is a deterministic function of the seed and the rank), so
 where its last checkpoint stood, bit for bit: a checkpoint holds the random states of Python, NumPy and
 torch (CPU and CUDA; dropout draws from them) and the number of batches the data stream had given (data
 order: the shuffle buffer's generator is replayed to that point; masking: each batch's generator is seeded
-by its index). Under `torchrun` only rank 0's random state is saved; the other ranks reseed from the step.
-The log is cut back to the checkpoint's step, so steps redone after a kill are logged once.
+by its index); under `torchrun`, every rank's random states, gathered by rank 0. The log is cut back to
+the checkpoint's step, so steps redone after a kill are logged once.
 """
 import json
 import math
@@ -271,6 +271,16 @@ def get_rng_states() -> Dict[str, Any]:
     }
 
 
+def gather_rng_states(dist: "Distributed") -> List[Dict[str, Any]]:
+    """Every rank's random states, in rank order (all ranks must call this together under torchrun)."""
+    states = get_rng_states()
+    if not dist.enabled:
+        return [states]
+    gathered: List[Any] = [None] * dist.world_size
+    torch.distributed.all_gather_object(gathered, states)
+    return gathered
+
+
 def set_rng_states(states: Dict[str, Any]) -> None:
     """Restore the states `get_rng_states` saved."""
     random.setstate(states["python"])
@@ -341,8 +351,9 @@ def _pretrain(settings: PretrainingSettings, dist: Distributed) -> Dict[str, Any
             scaler.load_state_dict(state["scaler"])
         start_step = int(state["step"])
         before = state["heldout_before"]
-    if state is not None and dist.is_main and state.get("rng"):
-        set_rng_states(state["rng"])
+    saved_rng = state.get("rng") if state is not None else None
+    if isinstance(saved_rng, list) and len(saved_rng) == dist.world_size:
+        set_rng_states(saved_rng[dist.rank])
     else:
         torch.manual_seed(settings.seed + dist.rank + 7919 * start_step)
     if dist.is_main and state is not None:
@@ -467,6 +478,7 @@ def _train(settings: PretrainingSettings, dist: Distributed, model: MaskedLMMode
                 log.write(json.dumps(record) + "\n")
                 log.flush()
             periodic = settings.save_every > 0 and step % settings.save_every == 0
+            rng_states = gather_rng_states(dist) if periodic or step == settings.max_steps else []
             if dist.is_main and (periodic or step == settings.max_steps):
                 _save_checkpoint(checkpoint_path(output), {
                     "step": step,
@@ -476,7 +488,7 @@ def _train(settings: PretrainingSettings, dist: Distributed, model: MaskedLMMode
                     "scaler": scaler.state_dict() if scaler is not None else None,
                     "heldout_before": before,
                     "settings": asdict(settings),
-                    "rng": get_rng_states(),
+                    "rng": rng_states,
                     "batches_consumed": step * settings.grad_accum,
                 })
     finally:
