@@ -269,6 +269,13 @@ def test_resume_refuses_edited_input(tmp_path: Path, which: str, keep_mtime: boo
     assert "XXXXX" in run["out"].read_text(encoding="utf8")
 
 
+def test_resume_accepts_touched_input(tmp_path: Path) -> None:
+    """A file read whole and only touched since (same bytes, new mtime) does not block the resume."""
+    run = _interrupted_run(tmp_path, None)
+    os.utime(run["first"], ns=(0, run["first"].stat().st_mtime_ns + 10**9))
+    assert annotate(make_nlp(), run["folder"], run["out"], shard_size=2, progress=False).documents == 10
+
+
 def test_resume_refuses_retrained_model(tmp_path: Path) -> None:
     """Row: the model folder retrained in place between kill and resume (was: two models' output mixed)."""
     model = tmp_path / "model"

@@ -2,7 +2,8 @@
 
 - An input file: its size, modification time (ns) and SHA-256. Size and time are taken when the run starts;
   the hash is taken when the run has read the file to its end (right after reading it, so from the page
-  cache), and checked again by a resume for every file it holds a hash of.
+  cache). A resume compares the size, then the hash where there is one (a file only touched still
+  resumes), else the modification time (a file the earlier run read only in part).
 - The model folder (or an installed package's folder): every file's size and modification time, and the
   hash of `meta.json`. Retraining into the same folder rewrites its weights, so their times change;
   hashing every weight file on each run would cost more than the check is worth.
@@ -40,12 +41,16 @@ def input_state(file: InputFile, digest: Optional[str] = None) -> FileState:
 
 
 def changed_input(files: Sequence[InputFile], recorded: List[FileState]) -> Optional[Path]:
-    """The first input file whose size, time or hash differs from its recorded state, or None."""
+    """The first input file that changed since its state was recorded, or None: its size differs, or its hash
+    (where recorded: a file touched but not edited still resumes), else its modification time."""
     for file, state in zip(files, recorded):
         now = input_state(file)
-        if (now["size"], now["mtime_ns"]) != (state["size"], state["mtime_ns"]):
+        if now["size"] != state["size"]:
             return file.path
-        if state.get("sha256") and file_digest(file.path) != state["sha256"]:
+        if state.get("sha256"):
+            if file_digest(file.path) != state["sha256"]:
+                return file.path
+        elif now["mtime_ns"] != state["mtime_ns"]:
             return file.path
     return None
 
