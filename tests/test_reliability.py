@@ -8,9 +8,11 @@ there, then runs the CLI unchanged.
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
@@ -348,30 +350,37 @@ def test_unwritable_output_is_one_line(model_dir: Path, tmp_path: Path, where: s
     assert_one_line_error(cli("annotate", model_dir, inp, output, "--no-progress"), "E516")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")
-def test_read_only_output_folder_is_one_line(model_dir: Path, tmp_path: Path) -> None:
-    """Row: OUTPUT in a read-only folder (was: a PermissionError traceback)."""
-    inp = write_jsonl(tmp_path / "in.jsonl", ["BRCA1."])
-    locked = tmp_path / "ro"
-    locked.mkdir()
-    locked.chmod(0o500)
+@pytest.mark.slow
+def test_read_only_output_folder_is_one_line() -> None:
+    """Row: OUTPUT in a read-only folder (was: a PermissionError traceback). As root (who writes anywhere),
+    the command runs as `nobody` through `setpriv`."""
+    as_nobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"] if os.geteuid() == 0 else []
+    if as_nobody and shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv to drop privileges")
+    base = Path(tempfile.mkdtemp())
     try:
-        assert_one_line_error(cli("annotate", model_dir, inp, locked / "out.jsonl", "--no-progress"), "E516")
+        base.chmod(0o755)
+        make_nlp().to_disk(base / "model")
+        inp = write_jsonl(base / "in.jsonl", ["BRCA1."])
+        locked = base / "ro"
+        locked.mkdir()
+        locked.chmod(0o555)
+        command = [*as_nobody, sys.executable, "-m", "spacy_biobert", "annotate", str(base / "model"), str(inp),
+                   str(locked / "out.jsonl"), "--no-progress"]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=str(Path(__file__).parent.parent))
+        assert_one_line_error(result, "E516")
+        assert "Permission denied" in result.stderr
     finally:
-        locked.chmod(0o700)
-
-
-@pytest.fixture
-def hf_folder(tiny_bert: Path) -> Path:
-    return tiny_bert
+        locked.chmod(0o755)
+        shutil.rmtree(base)
 
 
 @pytest.mark.parametrize("command", ["annotate", "evaluate"])
 @pytest.mark.parametrize("model,code", [("missing", "E025"), ("empty", "E026"), ("hf", "E027")])
-def test_model_that_is_no_pipeline(command: str, model: str, code: str, tmp_path: Path, hf_folder: Path) -> None:
+def test_model_that_is_no_pipeline(command: str, model: str, code: str, tmp_path: Path, tiny_bert: Path) -> None:
     """Row: nonexistent model, empty folder, a Hugging Face folder as MODEL (was: tracebacks ending in E050/E053)."""
     (tmp_path / "empty").mkdir()
-    path = {"missing": tmp_path / "no_such_model", "empty": tmp_path / "empty", "hf": hf_folder}[model]
+    path = {"missing": tmp_path / "no_such_model", "empty": tmp_path / "empty", "hf": tiny_bert}[model]
     inp = write_jsonl(tmp_path / "in.jsonl", ["BRCA1."])
     tsv = tmp_path / "test.tsv"
     tsv.write_text("BRCA1\tB-GENE\n", encoding="utf8")
