@@ -24,6 +24,8 @@ class Warnings(metaclass=_ErrorsWithCodes):
     W401 = "`--resume` given but {path} holds no checkpoint: training starts from the base model."
     W402 = ("{path} already holds a checkpoint at step {step}; starting afresh and overwriting it. "
             "Pass `--resume` to continue it instead.")
+    W501 = ("The pipeline '{model}' has no components: every document gets empty annotations. Give a trained "
+            "pipeline (e.g. training/ner/model-best) if that is not what you want.")
 
 
 class Errors(metaclass=_ErrorsWithCodes):
@@ -32,8 +34,22 @@ class Errors(metaclass=_ErrorsWithCodes):
     E002 = "{path}, line {line}: expected {expected}; found {found!r}."
     E003 = "{path}: invalid JSON ({detail}). Expected {expected}."
     E004 = "{path}: the folder holds no .tsv file. Point the reader at a .tsv file or a folder of them."
+    E006 = ("{path}, line {line}, byte {offset}: not valid UTF-8 ({detail}). Re-encode the file as UTF-8, e.g. "
+            "`iconv -f latin1 -t utf-8 FILE > FILE.utf8`.")
+    E007 = ("{path}: the file is empty (not one non-blank line). Check the path and that the file was written "
+            "whole; where an empty file is intended, set the reader's `allow_empty = true`.")
     E005 = ("Invalid entity label {label!r} for the BioBERT NER reader: give the entity type the corpus's "
             "untyped B/I/O tags stand for, e.g. `label = \"Disease\"`.")
+    # Foundation: loading a trained pipeline (MODEL)
+    E025 = ("Cannot find the pipeline '{model}': no such folder and no installed package of that name. Give "
+            "the folder `spacy train` wrote (e.g. training/ner/model-best) or an installed pipeline package.")
+    E026 = ("{path} is not a spaCy pipeline folder: it has no config.cfg ({found}). Give the folder `spacy "
+            "train` wrote (e.g. training/ner/model-best) or an installed pipeline package.")
+    E027 = ("{path} is a Hugging Face model folder (config.json, no config.cfg), not a spaCy pipeline. Train a "
+            "pipeline on it (its path as the transformer's `name`, e.g. configs/ner.cfg) and give that pipeline.")
+    E028 = "Cannot load the pipeline '{model}': {detail}"
+    E029 = ("The pipeline '{model}' has no {component} component to evaluate `--task {task}` with (its "
+            "components: {components}). Give a pipeline trained for the task, e.g. with configs/{task}.cfg.")
     # Foundation: relation readers
     E010 = ("The BioBERT RE TSV reader needs exactly two [placeholder, entity label] pairs, head first, then "
             "tail (e.g. [[\"@GENE$\", \"GENE\"], [\"@DISEASE$\", \"DISEASE\"]]); got {placeholders}.")
@@ -131,6 +147,14 @@ class Errors(metaclass=_ErrorsWithCodes):
     E507 = "`--{option}` must be at least {minimum}; got {value}."
     E508 = ("`--engine ray` loads the pipeline in every actor: give MODEL as a folder or an installed package "
             "name, not a loaded `Language`.")
+    E515 = ("{output} is being written by another run (process {pid} holds {lock}). Wait for it to finish or "
+            "stop it, or choose another OUTPUT.")
+    E516 = ("Cannot write OUTPUT {output}: {detail}. Choose an OUTPUT file in a folder you can write to.")
+    E517 = ("{output} belongs to an earlier run, and its input {path} changed since (size, modification time or "
+            "content). Restore the file to resume, or pass `--overwrite` to start afresh.")
+    E518 = ("{output} belongs to an earlier run, and the model changed since ({path} is new, gone or "
+            "modified). Resuming would mix two models' output in one file: pass `--overwrite` to start afresh "
+            "or restore the model.")
     # annotate: reasons recorded in the errors file (the run goes on)
     E510 = "{source}: not valid UTF-8 ({detail}). Re-encode the file as UTF-8."
     E511 = "{source}: expected {expected}; found {found!r}."
@@ -168,6 +192,10 @@ class CorpusError(ValueError):
 
 class AnnotateError(ValueError):
     """A `spacy-biobert annotate` run that cannot start: inputs, formats, settings or OUTPUT are wrong."""
+
+
+class PipelineError(ValueError):
+    """MODEL is not a loadable spaCy pipeline, or lacks the component a task needs."""
 
 
 class BaseModelError(RuntimeError):

@@ -14,6 +14,7 @@ from spacy.language import Language
 from spacy.util import ignore_error, import_file, raise_error
 
 from ..errors import Errors
+from ..pipelines import load_trained_pipeline
 from .documents import InputDoc, InputFailure, Item, failure_record
 from .records import doc_record
 
@@ -34,7 +35,7 @@ def load_pipeline(
         import_file("python_code", code)
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
-    nlp = model if isinstance(model, Language) else spacy.load(model)
+    nlp = model if isinstance(model, Language) else load_trained_pipeline(model)
     if max_length > 0:
         nlp.max_length = max_length
     return nlp

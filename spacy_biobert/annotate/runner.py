@@ -1,18 +1,22 @@
 """`annotate()`: one resumable run of a pipeline over a corpus, on the local engine or on Ray."""
 import functools
 import threading
+import warnings
 import zlib
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 from spacy.language import Language
 from tqdm import tqdm
 
-from ..errors import AnnotateError, Errors
+from ..errors import AnnotateError, Errors, Warnings
+from ..pipelines import check_pipeline
 from .annotator import load_pipeline
 from .blocks import iter_blocks
+from .fingerprints import model_fingerprint
 from .inputs import AUTO, InputFile, ReadOptions, count_documents, find_input_files
 from .local_engine import run_local
+from .lock import OutputLock
 from .shards import RunSummary, ShardStore, run_files
 from .writers import resolve_output_format
 
@@ -45,7 +49,8 @@ def annotate(
     """Annotate every document of `inputs` with `model` into `output`, resuming an interrupted run.
 
     Settings that change the output (model, inputs, formats, field names, shard size, max length) must
-    be the same to resume; batch size, processes, GPU and engine may differ between attempts.
+    be the same to resume, and the input files and model files unchanged; batch size, processes, GPU and
+    engine may differ between attempts. OUTPUT is locked for the whole run: a second run on it fails at once.
     """
     if engine not in ENGINES:
         raise AnnotateError(Errors.E506.format(engine=engine, choices=", ".join(ENGINES)))
@@ -57,20 +62,34 @@ def annotate(
     options = ReadOptions(id_field=id_field, text_field=text_field)
     if engine == "ray" and isinstance(model, Language):
         raise AnnotateError(Errors.E508)
+    if not isinstance(model, Language):
+        check_pipeline(model)
     files = find_input_files(str(inputs), input_format, exclude=run_files(output))
     settings = {
         "model": _model_key(model),
-        "inputs": [[file.name, file.format, file.size] for file in files],
+        "inputs": [[file.name, file.format] for file in files],
         "output_format": out_format,
         "id_field": id_field,
         "text_field": text_field,
         "shard_size": shard_size,
         "max_length": max_length,
     }
-    output.parent.mkdir(parents=True, exist_ok=True)
-    store = ShardStore(output, settings)
-    if store.open(overwrite=overwrite):
-        return store.summary()
+    with OutputLock(output):
+        store = ShardStore(output, settings, files, model_fingerprint(model))
+        if store.open(overwrite=overwrite):
+            return store.summary()
+        _run(model, files, store, settings, options=options, shard_size=shard_size, batch_size=batch_size,
+             n_process=n_process, gpu_id=gpu_id, max_length=max_length, code=code, engine=engine,
+             ray_address=ray_address, num_actors=num_actors, cpus_per_actor=cpus_per_actor,
+             gpus_per_actor=gpus_per_actor, progress=progress)
+        return store.finalize(out_format)
+
+
+def _run(model: Union[str, Path, Language], files: Sequence[InputFile], store: ShardStore, settings: Dict[str, Any],
+         *, options: ReadOptions, shard_size: int, batch_size: int, n_process: int, gpu_id: int, max_length: int,
+         code: Optional[Path], engine: str, ray_address: Optional[str], num_actors: int, cpus_per_actor: float,
+         gpus_per_actor: float, progress: bool) -> None:
+    """Annotate the blocks that have no shard yet, on the chosen engine, with a progress bar."""
     done, finished = store.done(), store.finished_files()
     with tqdm(desc="Annotating", unit=" docs", initial=store.count_done(), disable=not progress, smoothing=0.05) as bar:
         _count_in_background(files, bar)
@@ -86,9 +105,10 @@ def annotate(
             )
         else:
             nlp = load_pipeline(model, gpu_id=gpu_id, max_length=max_length, code=code)
+            if not nlp.pipe_names:
+                warnings.warn(Warnings.W501.format(model=settings["model"]))
             blocks = iter_blocks(files, shard_size, done, finished, options)
             run_local(nlp, blocks, store, batch_size=batch_size, n_process=n_process, on_document=on_document)
-    return store.finalize(out_format)
 
 
 def _model_key(model: Union[str, Path, Language]) -> str:

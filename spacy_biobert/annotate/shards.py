@@ -2,18 +2,22 @@
 
 A run on OUTPUT keeps its state beside it:
 
-- `OUTPUT.manifest.json`: the settings that decide the output (model, input files and sizes, formats,
-  shard size, ...) and the run's status (`running` or `complete`, with counts once complete);
+- `OUTPUT.manifest.json`: the settings that decide the output (model, input files, formats, shard size,
+  ...), the state of the inputs and the model when the run began (`fingerprints`: sizes, modification
+  times, hashes), and the run's status (`running` or `complete`, with counts once complete);
 - `.OUTPUT.parts/`: one shard per block of `shard_size` consecutive documents of one input file,
   named `FFFFFF-CCCCCC.jsonl` (file index, chunk index; `-last` marks a file's last chunk). A shard
   holds one line per input document of its block, in order: the output record or the failure.
 
 A shard is written to a temporary file and renamed into place, so it either exists whole or not at
 all; a run killed at any moment (SIGKILL included) and started again with the same settings redoes
-only the blocks without a shard. When every block has its shard, the shards are merged in order into
+only the blocks without a shard, once it has checked that no input file and no model file changed in
+between (`fingerprints`). When every block has its shard, the shards are merged in order into
 OUTPUT (in its format) and `OUTPUT.errors.jsonl` (failures with id, source and reason), each written
 to a temporary file and renamed, the manifest is marked complete and the shards are removed. Every
 input document thus lands exactly once in OUTPUT or in the errors file.
+
+Only one run at a time may use a ShardStore on a given OUTPUT: the caller holds its `OutputLock` (`lock`).
 """
 import json
 import os
@@ -21,15 +25,17 @@ import re
 import shutil
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, NamedTuple, Set, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from ..about import __version__
 from ..errors import AnnotateError, Errors
 from .blocks import BlockKey
 from .documents import is_failure
+from .fingerprints import changed_input, changed_model_file, file_digest, input_state
+from .inputs import InputFile
 from .writers import write_records
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 SHARD_NAME = re.compile(r"^(\d{6})-(\d{6})(-last)?\.jsonl$")
 RUNNING = "running"
 COMPLETE = "complete"
@@ -56,30 +62,49 @@ def run_files(output: Path) -> List[Path]:
 class ShardStore:
     """The on-disk state of one run on OUTPUT (see the module docstring)."""
 
-    def __init__(self, output: Path, settings: Dict[str, Any]) -> None:
+    def __init__(self, output: Path, settings: Dict[str, Any], files: Sequence[InputFile] = (),
+                 model: Optional[Dict[str, Any]] = None) -> None:
         self.output = output
         self.settings = json.loads(json.dumps(settings))
         _, self.manifest_path, self.errors_path = run_files(output)
         self.parts = output.with_name(f".{output.name}.parts")
+        self.files = list(files)
+        self.model = model
+        self.inputs: List[Dict[str, Any]] = []
 
     def open(self, overwrite: bool = False) -> bool:
         """Start or resume the run; True when an earlier run with these settings already completed.
 
-        A manifest with other settings is an error; `overwrite` discards any earlier run and starts afresh.
+        A manifest with other settings, or whose input files or model changed since, is an error;
+        `overwrite` discards any earlier run and starts afresh.
         """
         manifest = None if overwrite else self._read_manifest()
         if manifest is not None and manifest["settings"] != self.settings:
             keys = set(manifest["settings"]) | set(self.settings)
             changed = ", ".join(sorted(k for k in keys if manifest["settings"].get(k) != self.settings.get(k)))
             raise AnnotateError(Errors.E504.format(output=self.output, changed=changed))
+        if manifest is not None:
+            self._check_unchanged(manifest)
         if manifest is not None and manifest["status"] == COMPLETE and self.output.exists():
             shutil.rmtree(self.parts, ignore_errors=True)
             return True
         if manifest is None:
             shutil.rmtree(self.parts, ignore_errors=True)
+            self.inputs = [input_state(file) for file in self.files]
             self._write_manifest({"status": RUNNING})
         self.parts.mkdir(parents=True, exist_ok=True)
         return False
+
+    def _check_unchanged(self, manifest: Dict[str, Any]) -> None:
+        """Refuse to resume when an input file or the model changed since the manifest was written."""
+        fingerprints = manifest.get("fingerprints", {})
+        self.inputs = fingerprints.get("inputs", [])
+        path = changed_input(self.files, self.inputs)
+        if path is not None:
+            raise AnnotateError(Errors.E517.format(output=self.output, path=path))
+        model_path = changed_model_file(fingerprints.get("model"), self.model)
+        if model_path is not None:
+            raise AnnotateError(Errors.E518.format(output=self.output, path=model_path))
 
     def done(self) -> Set[BlockKey]:
         """The (file index, chunk index) of every block that has its shard."""
@@ -104,6 +129,9 @@ class ShardStore:
         """Write one block's JSON lines (records or failures, in input order) to its shard, atomically."""
         name = f"{key[0]:06d}-{key[1]:06d}{'-last' if last else ''}.jsonl"
         _atomic_write(self.parts / name, "".join(line + "\n" for line in lines), sync=True)
+        if last and key[0] < len(self.files) and key[0] < len(self.inputs):
+            self.inputs[key[0]]["sha256"] = file_digest(self.files[key[0]].path)
+            self._write_manifest({"status": RUNNING})
 
     def finalize(self, output_format: str) -> RunSummary:
         """Merge the shards into OUTPUT and the errors file, mark the run complete, remove the shards."""
@@ -157,7 +185,7 @@ class ShardStore:
 
     def _write_manifest(self, state: Dict[str, Any]) -> None:
         manifest = {"manifest_version": MANIFEST_VERSION, "spacy_biobert": __version__, **state,
-                    "settings": self.settings}
+                    "settings": self.settings, "fingerprints": {"inputs": self.inputs, "model": self.model}}
         _atomic_write(self.manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", sync=False)
 
 

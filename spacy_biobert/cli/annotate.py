@@ -7,8 +7,7 @@ from wasabi import msg
 
 from ..annotate import annotate
 from ..annotate.inputs import AUTO
-from ..errors import AnnotateError
-from ._app import app
+from ._app import VERBOSE_HELP, app, reported_errors
 
 
 @app.command("annotate")
@@ -94,9 +93,10 @@ def annotate_cli(
         "--progress/--no-progress",
         help="Show a progress bar with documents/s and ETA.",
     ),
+    verbose: bool = typer.Option(False, "--verbose", "-V", help=VERBOSE_HELP),
 ) -> None:
     """Annotate a corpus into JSONL, PubTator or BioC JSON; re-run the same command to resume a killed run."""
-    try:
+    with reported_errors(verbose):
         summary = annotate(
             model, input_, output, input_format=input_format, output_format=output_format,
             id_field=id_field, text_field=text_field, shard_size=shard_size, batch_size=batch_size,
@@ -104,8 +104,6 @@ def annotate_cli(
             ray_address=ray_address, num_actors=num_actors, cpus_per_actor=cpus_per_actor,
             gpus_per_actor=gpus_per_actor, overwrite=overwrite, progress=progress,
         )
-    except AnnotateError as err:
-        msg.fail(str(err), exits=1)
     msg.good(f"{summary.documents} documents annotated into {summary.output}")
     if summary.errors:
         msg.warn(f"{summary.errors} documents failed: see {summary.errors_path}")

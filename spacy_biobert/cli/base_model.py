@@ -5,8 +5,7 @@ import typer
 from wasabi import msg
 
 from ..base_model import OFFLINE_BASE_MODEL, write_base_model
-from ..errors import BaseModelError
-from ._app import app, fail
+from ._app import VERBOSE_HELP, app, reported_errors
 
 
 @app.command("base-model")
@@ -18,10 +17,9 @@ def base_model_cli(
         "-n",
         help=f"Hub name or local folder; the default '{OFFLINE_BASE_MODEL}' is the offline general-domain BERT.",
     ),
+    verbose: bool = typer.Option(False, "--verbose", "-V", help=VERBOSE_HELP),
 ) -> None:
     """Write the base checkpoint (encoder + tokenizer) as a plain Hugging Face folder."""
-    try:
+    with reported_errors(verbose):
         path = write_base_model(output, name)
-    except BaseModelError as err:
-        fail(str(err))
     msg.good(f"Base model '{name}' written to {path}")

@@ -9,7 +9,7 @@ from spacy.cli._util import parse_config_overrides
 from wasabi import msg
 
 from ..errors import Errors
-from ._app import app, fail
+from ._app import VERBOSE_HELP, app, fail, reported_errors
 
 TASKS = ("ner", "rel", "qa")
 
@@ -26,6 +26,7 @@ def evaluate_cli(
     spans_key: Optional[str] = typer.Option(None, "--spans-key", help="ner: score doc.spans[KEY] (one of several NER components) instead of doc.ents."),
     gold: List[Path] = typer.Option([], "--gold", help="qa: BioASQ golden JSON file or folder with the answers of DATA's questions (repeatable); default: the golden files in DATA."),
     list_threshold: float = typer.Option(0.1, "--list-threshold", help="qa: a list question's answers are those with at least this probability (and always the best one)."),
+    verbose: bool = typer.Option(False, "--verbose", "-V", help=VERBOSE_HELP),
 ) -> None:
     """Score a pipeline with the metrics BioBERT reports (conlleval NER F1, re_eval P/R/F1, BioASQ factoid),
     and BioASQ list (mean P/R/F1) and yes/no (accuracy, macro F1) where the QA gold has such questions.
@@ -36,19 +37,21 @@ def evaluate_cli(
     if task not in TASKS:
         fail(Errors.E023.format(task=task, choices=", ".join(TASKS)))
     runner = importlib.import_module(f"spacy_biobert.evaluation.{task}")
-    overrides = parse_config_overrides(ctx.args)
-    results: Dict[str, Any] = runner.evaluate(
-        model, data, gpu_id=gpu_id, folds=folds, spans_key=spans_key, overrides=overrides, gold=gold,
-        list_threshold=list_threshold,
-    )
+    with reported_errors(verbose):
+        overrides = parse_config_overrides(ctx.args)
+        results: Dict[str, Any] = runner.evaluate(
+            model, data, gpu_id=gpu_id, folds=folds, spans_key=spans_key, overrides=overrides, gold=gold,
+            list_threshold=list_threshold,
+        )
     if results.get("rows"):
         rows = results["rows"]
         header = list(rows[0])
         msg.table([[_fmt(row[col]) for col in header] for row in rows], header=header, divider=True)
     msg.table([(key, _fmt(value)) for key, value in results["scores"].items()], header=("metric", "value"), divider=True)
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(output, results)
+        with reported_errors(verbose):
+            output.parent.mkdir(parents=True, exist_ok=True)
+            srsly.write_json(output, results)
         msg.good(f"Scores written to {output}")
 
 

@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import List
 
 import typer
-from wasabi import msg
 
 from ..base_model import OFFLINE_BASE_MODEL, resolve_base_model
-from ..errors import BaseModelError, CorpusError
-from ._app import app
+from ._app import VERBOSE_HELP, app, reported_errors
 
 
 @app.command("pretrain")
@@ -43,14 +41,20 @@ def pretrain_cli(
     precision: str = typer.Option("auto", "--precision", help="auto, fp32, bf16 or fp16 (GPU only); auto: bf16 where supported."),
     seed: int = typer.Option(0, "--seed", help="Seed of the head's initialisation, shuffling and masking."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to use, -1 for CPU; under torchrun, >= 0 uses LOCAL_RANK's GPU."),
+    max_text_chars: int = typer.Option(
+        10000, "--max-text-chars", help="Split longer texts (a line, a record) at whitespace into pieces of at most "
+        "this many characters before tokenizing; 0: never split."),
+    verbose: bool = typer.Option(False, "--verbose", "-V", help=VERBOSE_HELP),
 ) -> None:
     """Continue a BERT's masked-LM pretraining on biomedical text (BioBERT's recipe) and write a Hugging Face
     folder that transformers and spaCy's `transformer` component (`name = OUTPUT`) load."""
     from ..pretraining import PretrainingSettings, pretrain
 
+    with reported_errors(verbose):
+        base = resolve_base_model(base)
     settings = PretrainingSettings(
         corpus=[str(path) for path in corpus],
-        base=resolve_base_model(base),
+        base=base,
         output=str(output),
         max_steps=max_steps,
         max_seq_length=max_seq_length,
@@ -71,8 +75,7 @@ def pretrain_cli(
         seed=seed,
         gpu_id=gpu_id,
         resume=resume,
+        max_text_chars=max_text_chars,
     )
-    try:
+    with reported_errors(verbose):
         pretrain(settings)
-    except (CorpusError, BaseModelError, ValueError) as err:
-        msg.fail(str(err), exits=1)

@@ -6,7 +6,9 @@ from typing import Any, Dict, List, Optional, Sequence
 import spacy
 from spacy.tokens import Doc, Span
 
+from ..errors import Errors, PipelineError
 from ..metrics.entities import score_tag_sequences
+from ..pipelines import load_trained_pipeline
 from ..readers.ner import read_iob_sentences
 
 
@@ -28,7 +30,12 @@ def evaluate(
     """
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
-    nlp = spacy.load(model)
+    nlp = load_trained_pipeline(model)
+    assigned = "doc.spans" if spans_key else "doc.ents"
+    if not any(assigned in nlp.get_pipe_meta(name).assigns for name in nlp.pipe_names):
+        components = ", ".join(nlp.pipe_names) or "none"
+        raise PipelineError(Errors.E029.format(model=model, component=f"entity ({assigned})", task="ner",
+                                               components=components))
     sentences = list(read_iob_sentences(data))
     gold = [tags for _, tags in sentences]
     n_words = sum(len(words) for words, _ in sentences)

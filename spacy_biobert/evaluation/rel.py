@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
-import spacy
 from spacy.language import Language
 from spacy.training import Example
 from spacy.training.initialize import init_nlp
@@ -21,7 +20,8 @@ from thinc.api import require_gpu
 from tqdm import tqdm
 
 from ..base_model import OFFLINE_BASE_MODEL, resolve_base_model
-from ..errors import Errors
+from ..errors import Errors, PipelineError
+from ..pipelines import component_factories, load_trained_pipeline
 from ..readers.rel import create_re_tsv_reader, create_rel_jsonl_reader, fold_files
 
 SCORE_KEYS = ("rel_p", "rel_r", "rel_f")
@@ -56,7 +56,11 @@ def evaluate(
             Path(model), Path(data), folds, gpu_id=gpu_id, overrides=overrides or {},
             train_limit=train_limit, test_limit=test_limit,
         )
-    nlp = spacy.load(model)
+    nlp = load_trained_pipeline(model)
+    factories = component_factories(nlp)
+    if "biobert_rel" not in factories.values():
+        components = ", ".join(nlp.pipe_names) or "none"
+        raise PipelineError(Errors.E029.format(model=model, component="biobert_rel", task="rel", components=components))
     examples = list(read_test_file(Path(data), nlp, limit=test_limit))
     scores = score_pipeline(nlp, examples)
     return {"scores": {**scores, "examples": len(examples)}, "rows": []}

@@ -7,13 +7,13 @@ start of the corpus instead of taking one sub-corpus. Of the remaining records, 
 `W`-th (`i % W == r`): each rank reads the stream but tokenises only its own shard, and parsing is cheap
 next to a training step.
 """
-import gzip
 import json
 from pathlib import Path
-from typing import IO, Iterable, Iterator, List, Sequence, Union
+from typing import Iterable, Iterator, List, Sequence, Union
 
 from ..errors import CorpusError, Errors
 from ..pubmed import iter_pubmed_articles
+from ..readers.text import read_lines
 
 TEXT_SUFFIXES = (".txt", ".text")
 JSONL_SUFFIXES = (".jsonl",)
@@ -48,22 +48,23 @@ def corpus_format(path: Path) -> str:
 
 def iter_file_texts(path: Path) -> Iterator[str]:
     """The non-empty texts of one file: lines of plain text (any unknown suffix is read as text), the
-    `text` field of JSONL records, or title + abstract of PubMed articles."""
+    `text` field of JSONL records, or title + abstract of PubMed articles. Text files are read by
+    `spacy_biobert.readers.text.read_lines`: a BOM is dropped, bytes that are not UTF-8 and an empty file
+    are errors naming the file."""
     fmt = corpus_format(path)
     if fmt == "pubmed":
         for article in iter_pubmed_articles(path):
             if article["text"]:
                 yield article["text"]
         return
-    with _open_text(path) as stream:
-        for line_no, line in enumerate(stream, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            if fmt == "jsonl":
-                yield from _jsonl_text(path, line_no, line)
-            else:
-                yield line
+    for line_no, line in read_lines(path):
+        line = line.strip()
+        if not line:
+            continue
+        if fmt == "jsonl":
+            yield from _jsonl_text(path, line_no, line)
+        else:
+            yield line
 
 
 def _jsonl_text(path: Path, line_no: int, line: str) -> Iterator[str]:
@@ -78,13 +79,6 @@ def _jsonl_text(path: Path, line_no: int, line: str) -> Iterator[str]:
         raise CorpusError.bad_line(path, line_no, expected, line[:80])
     if text.strip():
         yield text.strip()
-
-
-def _open_text(path: Path) -> IO[str]:
-    """A text stream of the file, decompressed on the fly when it ends in `.gz`."""
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf8")
-    return path.open("r", encoding="utf8")
 
 
 def iter_corpus(files: Sequence[Path]) -> Iterator[str]:

@@ -48,6 +48,20 @@ def pack_texts(
         yield PackedSequence(ids, starts)
 
 
+def split_long_texts(texts: Iterable[str], max_chars: int) -> Iterator[str]:
+    """Texts of at most `max_chars` characters: a longer one (a whole book on one line) is cut at the last
+    space before each limit (or at the limit where there is none). Fast tokenizers take time and
+    memory superlinear in a text's length, and such a text fills many sequences anyway; 0 cuts nothing."""
+    for text in texts:
+        while max_chars > 0 and len(text) > max_chars:
+            cut = text.rfind(" ", 1, max_chars + 1)
+            cut = cut if cut > 0 else max_chars
+            yield text[:cut]
+            text = text[cut:].lstrip()
+        if text:
+            yield text
+
+
 def _tokenize(texts: Iterable[str], tokenizer, batch_size: int) -> Iterator[tuple]:
     """(wordpiece ids, word-start flags) of each non-empty text, tokenised in batches for speed."""
     for batch in batched(texts, batch_size):

@@ -8,11 +8,16 @@ identical on every rank. Rank 0 evaluates, writes checkpoints and the output fol
 
 Resuming restores weights, optimizer, schedule and random state, and replays the data stream up to the
 checkpoint (the stream is a deterministic function of the seed and the rank), so a killed run continues
-where its last checkpoint stood.
+where its last checkpoint stood, bit for bit: a checkpoint holds the random states of Python, NumPy and
+torch (CPU and CUDA; dropout draws from them) and the number of batches the data stream had given (data
+order: the shuffle buffer's generator is replayed to that point; masking: each batch's generator is seeded
+by its index); under `torchrun`, every rank's random states, gathered by rank 0. The log is cut back to
+the checkpoint's step, so steps redone after a kill are logged once.
 """
 import json
 import math
 import os
+import random
 import time
 from collections import deque
 from contextlib import nullcontext
@@ -30,7 +35,7 @@ from ..errors import Errors, Warnings
 from .corpus import expand_corpus_paths, iter_epochs, iter_heldout
 from .masking import MaskingCollator
 from .model import MaskedLMModel, load_masked_lm, save_masked_lm
-from .packing import batched, pack_texts, shuffled
+from .packing import batched, pack_texts, shuffled, split_long_texts
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CHECKPOINT_DIR = "checkpoint"
@@ -66,6 +71,7 @@ class PretrainingSettings:
     seed: int = 0
     gpu_id: int = -1
     resume: bool = False
+    max_text_chars: int = 10000
 
 
 @dataclass
@@ -190,6 +196,7 @@ class BatchStream:
         s = self.settings
         rng = numpy.random.default_rng([s.seed, self.dist.rank])
         texts = iter_epochs(self.files, self.dist.rank, self.dist.world_size, s.heldout, s.heldout_every)
+        texts = split_long_texts(texts, s.max_text_chars)
         sequences = shuffled(pack_texts(texts, self.tokenizer, s.max_seq_length), s.shuffle_buffer, rng)
         for index, group in enumerate(batched(sequences, s.batch_size)):
             if index < skip:
@@ -200,7 +207,7 @@ class BatchStream:
 def heldout_batches(settings: PretrainingSettings, files: List[Path], tokenizer,
                     collator: MaskingCollator) -> List[Dict[str, torch.Tensor]]:
     """The held-out slice, packed and masked once with a fixed seed, so before and after see the same targets."""
-    texts = iter_heldout(files, settings.heldout, settings.heldout_every)
+    texts = split_long_texts(iter_heldout(files, settings.heldout, settings.heldout_every), settings.max_text_chars)
     sequences = pack_texts(texts, tokenizer, settings.max_seq_length)
     return [
         collator(group, numpy.random.default_rng([HELDOUT_SEED, index]))
@@ -254,6 +261,52 @@ def _save_checkpoint(path: Path, state: Dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def get_rng_states() -> Dict[str, Any]:
+    """The random states a training step draws from: Python's, NumPy's global and torch's (CPU, CUDA)."""
+    return {
+        "python": random.getstate(),
+        "numpy": numpy.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def gather_rng_states(dist: "Distributed") -> List[Dict[str, Any]]:
+    """Every rank's random states, in rank order (all ranks must call this together under torchrun)."""
+    states = get_rng_states()
+    if not dist.enabled:
+        return [states]
+    gathered: List[Any] = [None] * dist.world_size
+    torch.distributed.all_gather_object(gathered, states)
+    return gathered
+
+
+def set_rng_states(states: Dict[str, Any]) -> None:
+    """Restore the states `get_rng_states` saved."""
+    random.setstate(states["python"])
+    numpy.random.set_state(states["numpy"])
+    torch.set_rng_state(states["torch"].cpu())
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([state.cpu() for state in states["cuda"]])
+
+
+def truncate_log(path: Path, step: int) -> None:
+    """Keep the log's records up to `step` (a resumed run logs the later steps again), atomically."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf8").splitlines(keepends=True):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short by a kill
+            continue
+        if isinstance(record, dict) and int(record.get("step", 0)) <= step:
+            kept.append(line if line.endswith("\n") else line + "\n")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(kept), encoding="utf8")
+    os.replace(tmp, path)
+
+
 def pretrain(settings: PretrainingSettings) -> Dict[str, Any]:
     """Run continued masked-LM pretraining; return (on rank 0) the metrics also written to the output folder."""
     dist = setup_distributed(settings.gpu_id)
@@ -298,7 +351,13 @@ def _pretrain(settings: PretrainingSettings, dist: Distributed) -> Dict[str, Any
             scaler.load_state_dict(state["scaler"])
         start_step = int(state["step"])
         before = state["heldout_before"]
-    torch.manual_seed(settings.seed + dist.rank + 7919 * start_step)
+    saved_rng = state.get("rng") if state is not None else None
+    if isinstance(saved_rng, list) and len(saved_rng) == dist.world_size:
+        set_rng_states(saved_rng[dist.rank])
+    else:
+        torch.manual_seed(settings.seed + dist.rank + 7919 * start_step)
+    if dist.is_main and state is not None:
+        truncate_log(output / LOG_FILE, start_step)
 
     heldout = heldout_batches(settings, files, tokenizer, collator) if dist.is_main else []
     if dist.is_main:
@@ -419,6 +478,7 @@ def _train(settings: PretrainingSettings, dist: Distributed, model: MaskedLMMode
                 log.write(json.dumps(record) + "\n")
                 log.flush()
             periodic = settings.save_every > 0 and step % settings.save_every == 0
+            rng_states = gather_rng_states(dist) if periodic or step == settings.max_steps else []
             if dist.is_main and (periodic or step == settings.max_steps):
                 _save_checkpoint(checkpoint_path(output), {
                     "step": step,
@@ -428,6 +488,8 @@ def _train(settings: PretrainingSettings, dist: Distributed, model: MaskedLMMode
                     "scaler": scaler.state_dict() if scaler is not None else None,
                     "heldout_before": before,
                     "settings": asdict(settings),
+                    "rng": rng_states,
+                    "batches_consumed": step * settings.grad_accum,
                 })
     finally:
         bar.close()

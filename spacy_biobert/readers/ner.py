@@ -29,6 +29,7 @@ from spacy.util import registry
 from ..annotations import mark_annotated
 from ..errors import CorpusError, Errors
 from ..metrics.entities import iob_to_spans
+from .text import read_lines
 
 TYPED_TAG = re.compile(r"^(O|[BIES]-\S+)$")
 UNTYPED_TAG = re.compile(r"^[BIO]$")
@@ -44,9 +45,12 @@ def create_iob_tsv_reader(
     spans_key: str = "biobert_ner",
     limit: int = 0,
     label_map: Optional[Dict[str, str]] = None,
+    allow_empty: bool = False,
 ) -> Callable[[Language], Iterable[Example]]:
-    """Read typed IOB2/IOBES TSV (`token<TAB>B-Type`) from a file or a folder of .tsv files."""
-    return _NERCorpus(path, spans_key=spans_key, limit=limit, label_map=label_map, label=None)
+    """Read typed IOB2/IOBES TSV (`token<TAB>B-Type`) from a file or a folder of .tsv files.
+
+    An empty file is an error unless `allow_empty`."""
+    return _NERCorpus(path, spans_key=spans_key, limit=limit, label_map=label_map, label=None, allow_empty=allow_empty)
 
 
 @registry.readers("spacy_biobert.BioBertNERReader.v1")
@@ -56,11 +60,14 @@ def create_biobert_ner_reader(
     spans_key: str = "biobert_ner",
     limit: int = 0,
     label_map: Optional[Dict[str, str]] = None,
+    allow_empty: bool = False,
 ) -> Callable[[Language], Iterable[Example]]:
-    """Read BioBERT's untyped TSV (`token<TAB>B|I|O`); every entity gets the type `label`."""
+    """Read BioBERT's untyped TSV (`token<TAB>B|I|O`); every entity gets the type `label`.
+
+    An empty file is an error unless `allow_empty`."""
     if not label or any(char.isspace() for char in label):
         raise ValueError(Errors.E005.format(label=label))
-    return _NERCorpus(path, spans_key=spans_key, limit=limit, label_map=label_map, label=label)
+    return _NERCorpus(path, spans_key=spans_key, limit=limit, label_map=label_map, label=label, allow_empty=allow_empty)
 
 
 class _NERCorpus:
@@ -74,17 +81,19 @@ class _NERCorpus:
         limit: int,
         label_map: Optional[Dict[str, str]],
         label: Optional[str],
+        allow_empty: bool = False,
     ) -> None:
         self.paths = tsv_files(path)
         self.spans_key = spans_key
         self.limit = limit
         self.label_map = dict(label_map or {})
         self.label = label
+        self.allow_empty = allow_empty
 
     def __call__(self, nlp: Language) -> Iterator[Example]:
         count = 0
         for path in self.paths:
-            for words, tags in read_iob_sentences(path, label=self.label):
+            for words, tags in read_iob_sentences(path, label=self.label, allow_empty=self.allow_empty):
                 if self.limit and count >= self.limit:
                     return
                 yield sentence_to_example(
@@ -106,7 +115,9 @@ def tsv_files(path: Union[str, Path]) -> List[Path]:
     return [path]
 
 
-def read_iob_sentences(path: Union[str, Path], *, label: Optional[str] = None) -> Iterator[Sentence]:
+def read_iob_sentences(
+    path: Union[str, Path], *, label: Optional[str] = None, allow_empty: bool = False
+) -> Iterator[Sentence]:
     """Yield `(words, tags)` a sentence from a NER TSV file (or folder of them).
 
     Without `label` the tags must be typed (`O`, `B-Type`, ...) and are yielded as they are; with
@@ -114,27 +125,25 @@ def read_iob_sentences(path: Union[str, Path], *, label: Optional[str] = None) -
     separate sentences; several blank lines in a row are one boundary.
     """
     for file_path in tsv_files(path):
-        yield from _read_file(file_path, label)
+        yield from _read_file(file_path, label, allow_empty)
 
 
-def _read_file(path: Path, label: Optional[str]) -> Iterator[Sentence]:
+def _read_file(path: Path, label: Optional[str], allow_empty: bool) -> Iterator[Sentence]:
     pattern, expected = (TYPED_TAG, TYPED_EXPECTED) if label is None else (UNTYPED_TAG, UNTYPED_EXPECTED)
     words: List[str] = []
     tags: List[str] = []
-    with path.open(encoding="utf8") as file_:
-        for line_no, line in enumerate(file_, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                if words:
-                    yield words, tags
-                    words, tags = [], []
-                continue
-            columns = line.split("\t")
-            if len(columns) != 2 or not columns[0].strip() or not pattern.match(columns[1]):
-                raise CorpusError.bad_line(path, line_no, expected, line)
-            word, tag = columns
-            words.append(word)
-            tags.append(tag if label is None or tag == "O" else f"{tag}-{label}")
+    for line_no, line in read_lines(path, allow_empty=allow_empty):
+        if not line.strip():
+            if words:
+                yield words, tags
+                words, tags = [], []
+            continue
+        columns = line.split("\t")
+        if len(columns) != 2 or not columns[0].strip() or not pattern.match(columns[1]):
+            raise CorpusError.bad_line(path, line_no, expected, line)
+        word, tag = columns
+        words.append(word)
+        tags.append(tag if label is None or tag == "O" else f"{tag}-{label}")
     if words:
         yield words, tags
 

@@ -36,6 +36,7 @@ from spacy.util import SimpleFrozenList, registry
 from ..annotations import QUESTIONS, mark_annotated
 from ..errors import Errors, Warnings
 from ..pipeline.qa import set_qa_data
+from .text import read_text
 
 BIOASQ_EXTRACTIVE_TYPES = ("factoid", "list")
 BIOASQ_TYPES = ("factoid", "list", "yesno", "summary")
@@ -376,8 +377,7 @@ def _load_json(path: Path, expected: str) -> Any:
     if not path.exists():
         raise ValueError(Errors.E001.format(path=path))
     try:
-        with path.open(encoding="utf8") as file_:
-            return json.load(file_)
+        return json.loads(read_text(path))
     except json.JSONDecodeError as err:
         detail = f"line {err.lineno}, column {err.colno}: {err.msg}"
         raise ValueError(Errors.E003.format(path=path, detail=detail, expected=expected)) from None

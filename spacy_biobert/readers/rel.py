@@ -18,6 +18,7 @@ from spacy.util import registry
 from ..annotations import GIVEN_PAIRS, RELATIONS, mark_annotated
 from ..errors import CorpusError, Errors
 from ..pipeline.rel import RELATIONS_KEY, encode_relation, install_extensions
+from .text import read_lines
 
 DEFAULT_PLACEHOLDERS = (("@GENE$", "GENE"), ("@DISEASE$", "DISEASE"))
 DEFAULT_POSITIVE_LABEL = "ASSOCIATED"
@@ -34,30 +35,29 @@ class RERow(NamedTuple):
     line: int
 
 
-def read_re_tsv(path: Union[str, Path]) -> Iterator[RERow]:
+def read_re_tsv(path: Union[str, Path], *, allow_empty: bool = False) -> Iterator[RERow]:
     """Rows of a BioBERT RE TSV file: `sentence<TAB>label`, or `index<TAB>sentence<TAB>label` after a header.
 
     `train.tsv` has no header and two columns; `test.tsv` starts with the header `index sentence label`
-    and has three. The header is detected, not assumed. Labels must be 0 or 1.
+    and has three. The header is detected, not assumed. Labels must be 0 or 1. An empty file is an error
+    unless `allow_empty`.
     """
     path = _existing(path)
-    with path.open(encoding="utf8") as file_:
-        n_columns = 2
-        for line_no, line in enumerate(file_, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            columns = line.split("\t")
-            if line_no == 1 and tuple(col.strip().lower() for col in columns) == TSV_HEADER:
-                n_columns = 3
-                continue
-            if len(columns) != n_columns:
-                expected = "index<TAB>sentence<TAB>label" if n_columns == 3 else "sentence<TAB>label"
-                raise CorpusError.bad_line(path, line_no, f"{n_columns} tab-separated columns ({expected})", line)
-            sentence, label = columns[-2], columns[-1].strip()
-            if label not in (NEGATIVE_VALUE, POSITIVE_VALUE):
-                raise CorpusError.bad_line(path, line_no, "the label 0 or 1 in the last column", label)
-            yield RERow(sentence, label, line_no)
+    n_columns = 2
+    for line_no, line in read_lines(path, allow_empty=allow_empty):
+        if not line.strip():
+            continue
+        columns = line.split("\t")
+        if line_no == 1 and tuple(col.strip().lower() for col in columns) == TSV_HEADER:
+            n_columns = 3
+            continue
+        if len(columns) != n_columns:
+            expected = "index<TAB>sentence<TAB>label" if n_columns == 3 else "sentence<TAB>label"
+            raise CorpusError.bad_line(path, line_no, f"{n_columns} tab-separated columns ({expected})", line)
+        sentence, label = columns[-2], columns[-1].strip()
+        if label not in (NEGATIVE_VALUE, POSITIVE_VALUE):
+            raise CorpusError.bad_line(path, line_no, "the label 0 or 1 in the last column", label)
+        yield RERow(sentence, label, line_no)
 
 
 def placeholder_doc(
@@ -122,6 +122,7 @@ def create_re_tsv_reader(
     positive_label: str = DEFAULT_POSITIVE_LABEL,
     predicted_ents: bool = True,
     limit: int = 0,
+    allow_empty: bool = False,
 ) -> Callable[[Language], Iterable[Example]]:
     """Read BioBERT's RE TSV (GAD, EU-ADR): placeholder sentences labelled 0/1, one example a row.
 
@@ -131,10 +132,11 @@ def create_re_tsv_reader(
     positive_label (str): the relation label a row labelled 1 gets; rows labelled 0 have no relation.
     predicted_ents (bool): also set the entities on the predicted doc (gold mentions, as BioBERT evaluates).
     limit (int): read at most this many rows; 0 for all.
+    allow_empty (bool): accept an empty file (0 examples) instead of raising an error.
     """
 
     def read(nlp: Language) -> Iterator[Example]:
-        for i, row in enumerate(read_re_tsv(path)):
+        for i, row in enumerate(read_re_tsv(path, allow_empty=allow_empty)):
             if limit and i >= limit:
                 break
             label = positive_label if row.label == POSITIVE_VALUE else None
@@ -159,18 +161,18 @@ JSONL_EXPECTED = (
 )
 
 
-def read_rel_jsonl(path: Union[str, Path]) -> Iterator[RelRecord]:
-    """Validated records of a relation JSONL file (format: see `create_rel_jsonl_reader`)."""
+def read_rel_jsonl(path: Union[str, Path], *, allow_empty: bool = False) -> Iterator[RelRecord]:
+    """Validated records of a relation JSONL file (format: see `create_rel_jsonl_reader`); an empty file is an
+    error unless `allow_empty`."""
     path = _existing(path)
-    with path.open(encoding="utf8") as file_:
-        for line_no, line in enumerate(file_, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise CorpusError.bad_line(path, line_no, f"valid JSON ({err.msg})", line.strip()[:80]) from None
-            yield _validate_record(record, path, line_no)
+    for line_no, line in read_lines(path, allow_empty=allow_empty):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise CorpusError.bad_line(path, line_no, f"valid JSON ({err.msg})", line.strip()[:80]) from None
+        yield _validate_record(record, path, line_no)
 
 
 def _validate_record(record: object, path: Path, line: int) -> RelRecord:
@@ -235,7 +237,7 @@ def record_doc(
 
 @registry.readers("spacy_biobert.RelJsonlReader.v1")
 def create_rel_jsonl_reader(
-    path: Path, predicted_ents: bool = True, spans_key: Optional[str] = None, limit: int = 0
+    path: Path, predicted_ents: bool = True, spans_key: Optional[str] = None, limit: int = 0, allow_empty: bool = False
 ) -> Callable[[Language], Iterable[Example]]:
     """Read relation-annotated texts from JSONL, one document a line, with character offsets:
 
@@ -255,10 +257,11 @@ def create_rel_jsonl_reader(
     spans_key (Optional[str]): also mark the docs as complete NER gold for this spans key, so a
         `biobert_ner` with that key learns from the same data.
     limit (int): read at most this many documents; 0 for all.
+    allow_empty (bool): accept an empty file (0 examples) instead of raising an error.
     """
 
     def read(nlp: Language) -> Iterator[Example]:
-        for i, record in enumerate(read_rel_jsonl(path)):
+        for i, record in enumerate(read_rel_jsonl(path, allow_empty=allow_empty)):
             if limit and i >= limit:
                 break
             reference = record_doc(nlp, record, path, spans_key)

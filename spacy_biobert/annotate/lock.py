@@ -1,0 +1,73 @@
+"""One writer per OUTPUT: an exclusive `fcntl` lock held for the whole of a run.
+
+Two runs on the same OUTPUT would share its manifest and shards: one could merge and remove the shards
+while the other still writes them, and OUTPUT could end up empty. So a run first takes an exclusive,
+non-blocking `flock` on `.OUTPUT.lock` (beside the shards) and holds it until it returns; a second run
+fails at once, naming the process that holds it (its pid is written into the lock file). The kernel
+releases the lock when its process ends, however it ends (SIGKILL included), so a killed run never
+leaves a stale lock behind. The lock file itself is left in place: removing it could let two runs lock
+two different files of the same name.
+"""
+import errno
+import fcntl
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Optional, Type
+
+from ..errors import AnnotateError, Errors
+
+
+def lock_path(output: Path) -> Path:
+    """The lock file of a run on OUTPUT."""
+    return output.with_name(f".{output.name}.lock")
+
+
+class OutputLock:
+    """`with OutputLock(output):` — the exclusive right to write OUTPUT, its manifest, shards and errors file."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.path = lock_path(output)
+        self._fd: Optional[int] = None
+
+    def __enter__(self) -> "OutputLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        """Take the lock or raise `AnnotateError`: E515 when another process holds it, E516 when OUTPUT's
+        folder cannot be written."""
+        try:
+            if self.output.is_dir():
+                raise IsADirectoryError(errno.EISDIR, "OUTPUT is a folder, not a file", str(self.output))
+            self.output.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise AnnotateError(Errors.E516.format(output=self.output, detail=_os_detail(err))) from err
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            holder = os.pread(fd, 64, 0).decode("ascii", errors="replace").strip() or "unknown"
+            os.close(fd)
+            if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise AnnotateError(Errors.E515.format(output=self.output, pid=holder, lock=self.path)) from None
+            raise AnnotateError(Errors.E516.format(output=self.output, detail=_os_detail(err))) from err
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _os_detail(err: OSError) -> str:
+    reason = err.strerror or type(err).__name__
+    return f"{reason}: {err.filename}" if err.filename else reason
