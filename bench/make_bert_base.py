@@ -21,15 +21,16 @@ from typing import List
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
-def build_cased_vocab(corpus: List[str], vocab_size: int, output: Path) -> Path:
-    """Train a cased WordPiece vocabulary (BERT's pre-tokeniser, no lower-casing, accents kept) on `corpus`."""
+def build_cased_vocab(corpus: List[str], vocab_size: int, output: Path, allow_smaller: bool = False) -> Path:
+    """Train a cased WordPiece vocabulary (BERT's pre-tokeniser, no lower-casing, accents kept) on `corpus`;
+    fewer entries than `vocab_size` is an error unless `allow_smaller`."""
     from tokenizers import BertWordPieceTokenizer
 
     tokenizer = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False)
     tokenizer.train(corpus, vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIAL_TOKENS,
                     limit_alphabet=1000, wordpieces_prefix="##", show_progress=False)
     got = tokenizer.get_vocab_size()
-    if got != vocab_size:
+    if got != vocab_size and not allow_smaller:
         raise SystemExit(f"The corpus gave {got} wordpieces, not {vocab_size}: add text with --corpus.")
     output.mkdir(parents=True, exist_ok=True)
     tokenizer.save_model(str(output))
@@ -46,6 +47,8 @@ def main() -> None:
     parser.add_argument("--heads", type=int, default=12)
     parser.add_argument("--intermediate", type=int, default=3072)
     parser.add_argument("--max-positions", type=int, default=512)
+    parser.add_argument("--allow-smaller-vocab", action="store_true",
+                        help="Accept a smaller vocabulary where the text gives fewer wordpieces.")
     parser.add_argument("--layout", choices=("hub", "hf"), default="hub")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -53,10 +56,11 @@ def main() -> None:
     import torch
     from transformers import BertConfig, BertForMaskedLM, BertForPreTraining, BertTokenizerFast
 
-    vocab = build_cased_vocab(args.corpus, args.vocab_size, args.output)
+    vocab = build_cased_vocab(args.corpus, args.vocab_size, args.output, args.allow_smaller_vocab)
+    vocab_size = len(vocab.read_text(encoding="utf8").splitlines())
     torch.manual_seed(args.seed)
     config = BertConfig(
-        vocab_size=args.vocab_size,
+        vocab_size=vocab_size,
         hidden_size=args.hidden,
         num_hidden_layers=args.layers,
         num_attention_heads=args.heads,
@@ -72,7 +76,7 @@ def main() -> None:
         BertForMaskedLM(config).save_pretrained(str(args.output))
         BertTokenizerFast(vocab_file=str(vocab), do_lower_case=False, model_max_length=args.max_positions
                           ).save_pretrained(str(args.output))
-    summary = {"output": str(args.output), "layout": args.layout, "vocab_size": args.vocab_size,
+    summary = {"output": str(args.output), "layout": args.layout, "vocab_size": vocab_size,
                "layers": args.layers, "hidden": args.hidden, "files": sorted(p.name for p in args.output.iterdir())}
     print(json.dumps(summary))
 
