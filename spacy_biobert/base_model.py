@@ -141,29 +141,35 @@ def cased_vocabulary(vocab: Dict[str, int]) -> Tuple[bool, int]:
     return upper > 0, upper
 
 
+def explicit_casing(source: str) -> bool:
+    """Whether the source's `tokenizer_config.json` sets `do_lower_case`."""
+    path = _source_file(source, "tokenizer_config.json")
+    return path is not None and "do_lower_case" in json.loads(path.read_text(encoding="utf8"))
+
+
 def load_tokenizer(source: str, config=None):
     """The source's tokenizer with its casing and length limit made explicit.
 
-    Where the source has no `tokenizer_config.json`, a WordPiece tokenizer lower-cases exactly when its
-    vocabulary has no upper-case entries, and `model_max_length` is capped at the model's positions.
-    Returns (tokenizer, whether the source had a tokenizer config, notes).
+    Where the source's tokenizer config does not set `do_lower_case` (or there is none), a WordPiece tokenizer
+    lower-cases exactly when its vocabulary has no upper-case entries, and `model_max_length` is capped at the
+    model's positions. Returns (tokenizer, whether the source had a tokenizer config, notes).
     """
     from transformers import AutoTokenizer
 
-    has_config = _source_file(source, "tokenizer_config.json") is not None
+    explicit = explicit_casing(source)
     kwargs: Dict[str, Any] = {} if config is None else {"config": config}
     tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
     notes: List[str] = []
     cased, upper = cased_vocabulary(tokenizer.get_vocab())
     lowers = getattr(tokenizer, "do_lower_case", None)
-    if lowers is not None and not has_config and lowers == cased:
+    if lowers is not None and not explicit and lowers == cased:
         tokenizer = AutoTokenizer.from_pretrained(source, do_lower_case=not cased, **kwargs)
-    elif lowers and cased and has_config:
+    elif lowers and cased and explicit:
         notes.append(Warnings.W002.format(upper=upper))
     limit = getattr(config, "max_position_embeddings", None)
     if limit and tokenizer.model_max_length > limit:
         tokenizer.model_max_length = limit
-    return tokenizer, has_config, notes
+    return tokenizer, _source_file(source, "tokenizer_config.json") is not None, notes
 
 
 def _load(name: str) -> Tuple[BaseModelInfo, Dict[str, Any]]:
@@ -184,7 +190,7 @@ def _load(name: str) -> Tuple[BaseModelInfo, Dict[str, Any]]:
         notes.insert(0, "config.json names no model_type: read as a BERT config (BERT's original layout)")
     lowers = getattr(tokenizer, "do_lower_case", None)
     cased, upper = cased_vocabulary(tokenizer.get_vocab())
-    if has_tokenizer_config and lowers is not None:
+    if explicit_casing(source) and lowers is not None:
         casing = f"tokenizer_config.json: do_lower_case = {str(lowers).lower()}"
     elif lowers is not None:
         casing = f"inferred: {upper:,} vocabulary entries have upper-case letters" if cased else \

@@ -155,3 +155,24 @@ def test_mismatched_weights_are_an_error(tmp_path: Path) -> None:
     torch.save({"encoder_v2." + key: value for key, value in state.items()}, source / "pytorch_model.bin")
     with pytest.raises(BaseModelError, match="E027"):
         write_base_model(tmp_path / "out", str(source))
+
+
+def test_lower_casing_config_on_a_cased_vocabulary_is_reported(tmp_path: Path) -> None:
+    import json
+
+    source = make_cased_bert(tmp_path / "hf", CASED_TEXTS, layout="save_pretrained")
+    config_path = source / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf8"))
+    config_path.write_text(json.dumps({**config, "do_lower_case": True}), encoding="utf8")
+    _, info = write_base_model_with_info(tmp_path / "out", str(source))
+    assert not info.cased and any("[W002]" in note for note in info.notes)
+
+
+def test_tokenizer_config_without_casing_infers_it(tmp_path: Path) -> None:
+    import json
+
+    source = make_cased_bert(tmp_path / "release", CASED_TEXTS)
+    (source / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 512}), encoding="utf8")
+    out, info = write_base_model_with_info(tmp_path / "out", str(source))
+    assert info.cased and info.tokenizer_config and "inferred" in info.casing_source
+    assert "BRCA1" in _tokens(out, "BRCA1 mutations")
