@@ -81,6 +81,8 @@ class Errors(metaclass=_ErrorsWithCodes):
     E306 = ("The tokenizer of '{name}' is not a fast (Rust) tokenizer; biobert_qa needs its offset mapping. Use a "
             "model with a fast tokenizer and `tokenizer_config = {{\"use_fast\": true}}`.")
     E307 = "The biobert_qa model was run for prediction (is_train=False): it has no gradient to backpropagate."
+    E308 = ("biobert_qa windows of max_seq_length={max_seq_length} wordpieces exceed the {positions} positions of "
+            "'{name}'. Set max_seq_length to at most {positions} (BioBERT: 384).")
     # Pretraining
     E401 = ("{path}, line {line}: malformed PubMed XML ({detail}). Expected a PubMed baseline or update file "
             "(<PubmedArticleSet> of <PubmedArticle> records), plain or gzip-compressed.")
