@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # BioBERT v1.2's architecture (BERT-base, cased vocabulary of 28,996) through every step of the workflow on CPU,
 # with tiny step counts: base-model → pretrain → train NER, RE, QA and the joint NER+RE → assemble en_biobert →
-# annotate → evaluate. The whole run holds the shared bench lock (so its steps are not interleaved with other
+# annotate (30 NCBI-disease abstracts and one document of long wordpieces) → evaluate (the first 300 NCBI-disease
+# test sentences). The whole run holds the shared bench lock (so its steps are not interleaved with other
 # benchmarks); each step runs under /usr/bin/time -v, and the table of wall time and peak RSS goes to
 # OUT/steps.md.
 #
@@ -40,8 +41,9 @@ EOF
 
 TRAIN_ARGS=(--training.max_steps "$STEPS" --training.eval_frequency "$STEPS" --training.optimizer.learn_rate.warmup_steps 1)
 
+# SIZE_ARGS: other sizes for a smoke test of this script, e.g. "--layers 2 --hidden 64 --heads 2 --intermediate 128"
 [ -f "$OUT/release/pytorch_model.bin" ] || step make-base python bench/make_bert_base.py "$OUT/release" \
-  --corpus "$DATA/corpus/biomedical_sentences.txt"
+  --corpus "$DATA/corpus/biomedical_sentences.txt" ${SIZE_ARGS:-}
 step base-model spacy-biobert base-model "$OUT/base_model/general" --name "$OUT/release"
 
 python - "$DATA" "$OUT" <<'EOF'
@@ -55,6 +57,8 @@ for line in (data / "ner/NCBI-disease/test.tsv").read_text(encoding="utf8").spli
     elif words:
         sentences.append(" ".join(words)); words = []
 (out / "ncbi_test_sentences.txt").write_text("\n".join(sentences) + "\n", encoding="utf8")
+blocks = (data / "ner/NCBI-disease/test.tsv").read_text(encoding="utf8").strip().split("\n\n")
+(out / "ncbi_test_300.tsv").write_text("\n\n".join(blocks[:300]) + "\n", encoding="utf8")
 docs, title = [], None
 for line in (data / "pubtator/NCBI-disease/train.pubtator").read_text(encoding="utf8").splitlines():
     parts = line.split("|", 2)
@@ -86,7 +90,7 @@ step train-rel python -m spacy train configs/rel.cfg --output "$OUT/training/rel
   --paths.train "$DATA/re/GAD/1/train.tsv" --paths.dev "$DATA/re/GAD/1/test.tsv" \
   --corpora.dev.limit 64 --training.batcher.size 8 "${TRAIN_ARGS[@]}"
 step train-qa python -m spacy train configs/qa.cfg --output "$OUT/training/qa" --paths.base_model "$BASE" \
-  --paths.bioasq "$DATA/qa/BioASQ" --corpora.dev.limit 16 --training.batcher.size 4 \
+  --paths.bioasq "$DATA/qa/BioASQ" --corpora.dev.limit 16 --training.batcher.size 2 \
   --training.optimizer.learn_rate.total_steps "$STEPS" "${TRAIN_ARGS[@]}"
 step train-ner-rel python -m spacy train configs/ner_rel.cfg --output "$OUT/training/ner_rel" \
   --paths.base_model "$BASE" --paths.assets "$DATA" --corpora.dev.corpora.ncbi.limit 32 \
@@ -97,7 +101,7 @@ step assemble python -m spacy assemble configs/en_biobert.cfg "$OUT/en_biobert" 
   --paths.ner_rel "$OUT/training/ner_rel/model-best" --paths.qa "$OUT/training/qa/model-best"
 step annotate spacy-biobert annotate "$OUT/en_biobert" "$OUT/annotate_input.jsonl" "$OUT/annotated.jsonl" \
   --overwrite --no-progress
-step evaluate spacy-biobert evaluate "$OUT/en_biobert" "$DATA/ner/NCBI-disease/test.tsv" --task ner \
+step evaluate spacy-biobert evaluate "$OUT/en_biobert" "$OUT/ncbi_test_300.tsv" --task ner \
   --spans-key ner_ncbi --output "$OUT/evaluate_ncbi.json"
 
 python - "$OUT/steps.tsv" > "$OUT/steps.md" <<'EOF'
