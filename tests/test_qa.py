@@ -239,3 +239,12 @@ def test_scorer_is_registered():
         "qa_squad_em": 0.0,
         "qa_squad_f1": 0.0,
     }
+
+
+def test_windows_longer_than_the_model_positions(tiny_bert):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("biobert_qa", config={"model": {"name": str(tiny_bert), "max_seq_length": 600, "doc_stride": 16,
+                                                 "max_query_length": 16}})
+    examples = [record_to_example(nlp, record) for record in TRAIN_DATA]
+    with pytest.raises(ValueError, match="E314"):
+        nlp.initialize(lambda: examples)

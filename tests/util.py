@@ -49,3 +49,46 @@ def blank_with_transformer(bert: Union[str, Path]) -> Language:
              "tokenizer_config": {"use_fast": True}}
     nlp.add_pipe("transformer", config={"model": model})
     return nlp
+
+
+def make_cased_bert(
+    path: Union[str, Path],
+    texts: Iterable[str],
+    vocab_size: int = 400,
+    layout: str = "release",
+    mlm_head: bool = True,
+    seed: int = 0,
+) -> Path:
+    """Write a 2-layer, 32-wide cased BERT whose WordPiece vocabulary `tokenizers` learns from `texts`.
+
+    `layout="release"` lays it out as BioBERT's PyTorch release: `config.json` without `model_type`, `vocab.txt`,
+    a BertForPreTraining `pytorch_model.bin` (`bert.*`, `cls.predictions.*`, `cls.seq_relationship.*`), no
+    tokenizer config; without `mlm_head` only the `bert.*` weights. `layout="save_pretrained"`: a
+    BertForMaskedLM and its tokenizer (`do_lower_case = false`) written with `save_pretrained`.
+    """
+    import json
+
+    import torch
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertForMaskedLM, BertForPreTraining, BertTokenizerFast
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    trainer = BertWordPieceTokenizer(lowercase=False, strip_accents=False)
+    trainer.train_from_iterator(list(texts), vocab_size=vocab_size, min_frequency=1, limit_alphabet=200,
+                                special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    trainer.save_model(str(path))
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=trainer.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
+    if layout == "save_pretrained":
+        BertForMaskedLM(config).save_pretrained(str(path))
+        BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=False).save_pretrained(str(path))
+        return path
+    state = BertForPreTraining(config).state_dict()
+    if not mlm_head:
+        state = {key: value for key, value in state.items() if key.startswith("bert.")}
+    torch.save(state, path / "pytorch_model.bin")
+    fields = {key: value for key, value in config.to_dict().items() if key not in ("model_type", "transformers_version")}
+    (path / "config.json").write_text(json.dumps(fields), encoding="utf8")
+    return path

@@ -4,7 +4,7 @@ from pathlib import Path
 import typer
 from wasabi import msg
 
-from ..base_model import OFFLINE_BASE_MODEL, write_base_model
+from ..base_model import OFFLINE_BASE_MODEL, write_base_model_with_info
 from ._app import VERBOSE_HELP, app, reported_errors
 
 
@@ -15,11 +15,16 @@ def base_model_cli(
         OFFLINE_BASE_MODEL,
         "--name",
         "-n",
-        help=f"Hub name or local folder; the default '{OFFLINE_BASE_MODEL}' is the offline general-domain BERT.",
+        help=f"Hub name or local folder (a `save_pretrained` folder or BERT's PyTorch release: config.json, "
+        f"vocab.txt, pytorch_model.bin); the default '{OFFLINE_BASE_MODEL}' is the offline general-domain BERT.",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-V", help=VERBOSE_HELP),
 ) -> None:
-    """Write the base checkpoint (encoder + tokenizer) as a plain Hugging Face folder."""
+    """Write the base checkpoint (encoder, MLM head where the source has one, tokenizer with its casing made
+    explicit) as a plain Hugging Face folder, and say what the source held."""
     with reported_errors(verbose):
-        path = write_base_model(output, name)
+        path, info = write_base_model_with_info(output, name)
+    msg.info(f"Found in '{name}':")
+    for line in info.describe():
+        print(f"  {line}")
     msg.good(f"Base model '{name}' written to {path}")

@@ -33,6 +33,7 @@ from ..metrics.qa import (
     rank_bioasq_answers,
 )
 from ..pipeline.qa import BioBertQA
+from ..pipelines import load_trained_pipeline
 from ..readers.qa import BioASQQuestion, QARecord, json_kind, question_key, read_bioasq_questions, read_squad
 
 # Predicts, for each record, candidate answers as (text, score) pairs.
@@ -77,7 +78,7 @@ def evaluate(
     test_set = load_test_set(data, gold)
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
-    nlp = spacy.load(model)
+    nlp = load_trained_pipeline(model)
     qa = next((pipe for _, pipe in nlp.pipeline if isinstance(pipe, BioBertQA)), None)
     if qa is None:
         raise ValueError(Errors.E304.format(model=model))

@@ -127,6 +127,10 @@ def init(model: Model, X: Optional[List[QAPair]] = None, Y: Any = None) -> None:
     )
     if not getattr(hf_model.tokenizer, "is_fast", False):
         raise ValueError(Errors.E306.format(name=model.attrs["name"]))
+    positions = getattr(hf_model.transformer.config, "max_position_embeddings", None)
+    if positions and model.attrs["max_seq_length"] > positions:
+        raise ValueError(Errors.E314.format(max_seq_length=model.attrs["max_seq_length"], positions=positions,
+                                            name=model.attrs["name"]))
     shim._model = hf_model.transformer
     shim._hfmodel.tokenizer = hf_model.tokenizer
     shim._hfmodel.transformer = hf_model.transformer

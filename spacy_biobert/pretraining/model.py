@@ -40,23 +40,36 @@ class MaskedLMModel(nn.Module):
 def load_masked_lm(base: str) -> Tuple[nn.Module, object, bool, Dict[str, torch.Tensor]]:
     """(the `*ForMaskedLM`, its tokenizer, whether the head is fresh, the base's pooler weights).
 
+    Config and tokenizer are read as `base-model` reads them (a config without `model_type` is BERT's; a
+    tokenizer without its config lower-cases only an uncased vocabulary), so BioBERT's own folder works too.
+    """
+    from transformers import AutoModelForMaskedLM
+
+    from ..base_model import load_config, load_tokenizer
+
+    config, _ = load_config(base)
+    tokenizer, _, _ = load_tokenizer(base, config)
+    mlm, info = AutoModelForMaskedLM.from_pretrained(base, config=config, output_loading_info=True)
+    prefix = mlm.base_model_prefix
+    fresh_head = any(not key.startswith(prefix + ".") for key in info["missing_keys"])
+    return mlm, tokenizer, fresh_head, encoder_pooler(base, config)
+
+
+def encoder_pooler(base: str, config=None) -> Dict[str, torch.Tensor]:
+    """The base's pooler weights, keyed as in a `*ForMaskedLM` state dict, or {} where it has none.
+
     The pooler is not part of a masked-LM model, but `AutoModel` checkpoints (and BERT's own) carry one:
     it is kept aside and written back on save, so `AutoModel.from_pretrained(output)` finds every weight.
     """
-    from transformers import AutoModel, AutoModelForMaskedLM, AutoTokenizer
+    from transformers import AutoModel
 
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    mlm, info = AutoModelForMaskedLM.from_pretrained(base, output_loading_info=True)
-    prefix = mlm.base_model_prefix
-    fresh_head = any(not key.startswith(prefix + ".") for key in info["missing_keys"])
-    encoder, encoder_info = AutoModel.from_pretrained(base, output_loading_info=True)
+    encoder, encoder_info = AutoModel.from_pretrained(base, config=config, output_loading_info=True)
     missing = set(encoder_info["missing_keys"])
-    pooler = {
-        f"{prefix}.{key}": value.detach().clone()
+    return {
+        f"{encoder.base_model_prefix}.{key}": value.detach().clone()
         for key, value in encoder.state_dict().items()
         if key.startswith("pooler.") and key not in missing
     }
-    return mlm, tokenizer, fresh_head, pooler
 
 
 def save_masked_lm(
