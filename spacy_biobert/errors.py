@@ -2,7 +2,7 @@
 
 Messages carry a code (`[E010]`) that tests match on, and say how to fix the problem. Ranges:
 E0xx foundation (readers, base model, CLI), E1xx biobert_ner, E2xx biobert_rel, E3xx biobert_qa,
-E4xx pretraining, E5xx annotate.
+E4xx pretraining, E5xx annotate, E6xx knowledge bases and entity linking.
 """
 from pathlib import Path
 from typing import Optional, Union
@@ -127,6 +127,16 @@ class Errors(metaclass=_ErrorsWithCodes):
             "Raise it with `--max-length` if the pipeline can take it.")
     E513 = "The pipeline raised {error_type} on this document: {detail}"
     E514 = "{source}: {detail} The rest of this file is skipped."
+    # Knowledge bases and entity linking
+    E601 = ("{path} exists and is not empty. Pass `--overwrite` to replace the index there, or choose another "
+            "OUT folder.")
+    E602 = ("Cannot tell the knowledge-base format of {path} from its name. Pass `--format` (one of: {choices}).")
+    E603 = "Unknown knowledge-base format '{name}'. Choose one of: {choices}."
+    E604 = ("{path} holds no concept in the {fmt} format: give a scispaCy KB JSONL, a `name<TAB>id[<TAB>synonyms]` "
+            "TSV, or a PubTator file whose annotations carry concept ids (the sixth column).")
+    E605 = "The linker index cannot be built from this knowledge base: {detail}."
+    E606 = ("{path} is not a linker index (kb.jsonl, tfidf_vectorizer.joblib, tfidf_vectors_sparse.npz, "
+            "nmslib_index.bin, concept_aliases.json). Build one with `spacy-biobert kb build SOURCE {path}`.")
 
 
 class CorpusError(ValueError):

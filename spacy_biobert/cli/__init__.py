@@ -1,6 +1,6 @@
 """`spacy-biobert` (also `python -m spacy_biobert`): importing this package registers every command."""
 from ._app import app
-from . import annotate, base_model, evaluate, pretrain  # noqa: F401  (register commands)
+from . import annotate, base_model, evaluate, kb, pretrain  # noqa: F401  (register commands)
 
 
 def main() -> None:
