@@ -11,8 +11,9 @@ best first) around an index that `spacy-biobert kb build` wrote, given at initia
     kb = ${paths.kb}      # a folder written by `spacy-biobert kb build`; null: the linker stays off
 
 It links every span of `doc.ents` and sets `Span._.kb_ents`: `(concept_id, score)` pairs, best first
-(empty when nothing reaches `threshold`). With `resolve_abbreviations`, a short form that scispaCy's
-`abbreviation_detector` found ("HNPCC") is linked by its long form's text, as scispaCy does. Without a KB
+(empty when nothing reaches `threshold`). With `resolve_abbreviations`, an entity that is a short form
+scispaCy's `abbreviation_detector` found ("HNPCC") is linked by its long form's text (scispaCy's linker
+reads `Span._.long_form`, which spaCy keys by character offsets, so the entity span sees it). Without a KB
 the component passes docs through unchanged, so one pipeline config serves both. `to_disk` stores the
 index inside the pipeline folder, so `spacy package` ships it.
 """
@@ -126,8 +127,6 @@ class KnowledgeBaseLinker:
     def __call__(self, doc: Doc) -> Doc:
         if self.linker is None or not doc.ents:
             return doc
-        if self.cfg["resolve_abbreviations"]:
-            _mark_long_forms(doc)
         return self.linker(doc)
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterable[Doc]:
@@ -146,20 +145,3 @@ class KnowledgeBaseLinker:
             self.load_kb(path)
         return self
 
-
-def _mark_long_forms(doc: Doc) -> None:
-    """Give each entity that is a short form found by `abbreviation_detector` its `Span._.long_form`.
-
-    scispaCy's detector sets the long form on its own spans in `doc._.abbreviations`; scispaCy's linker
-    reads it from the entity spans, which spaCy keys apart (they carry a label).
-    """
-    if not Doc.has_extension("abbreviations") or not doc._.abbreviations:
-        return
-    long_forms = {}
-    for short in doc._.abbreviations:
-        if isinstance(short, Span) and short._.long_form is not None:
-            long_forms[(short.start, short.end)] = short._.long_form
-    for ent in doc.ents:
-        long_form = long_forms.get((ent.start, ent.end))
-        if long_form is not None:
-            ent._.long_form = long_form
