@@ -10,6 +10,7 @@ short forms by their long form's text). The new entities join `doc.ents` and eve
 `doc.spans` that holds the long form's entity (with its score in `attrs["scores"]`), so `biobert_rel`,
 `annotate` and the scorers treat them as any other entity.
 """
+import warnings
 from typing import Dict, List, Optional, Tuple
 
 import numpy
@@ -35,6 +36,8 @@ class AbbreviationEntities:
         self.name = name
         if not Span.has_extension("score"):
             Span.set_extension("score", default=None)
+        # scispaCy's detector runs an empty Matcher on every doc without a definition: spaCy's W036 says so.
+        warnings.filterwarnings("ignore", message=r"\[W036\]", module=r"scispacy\.abbreviation")
 
     def __call__(self, doc: Doc) -> Doc:
         if not Doc.has_extension("abbreviations") or not doc._.abbreviations or not doc.ents:
