@@ -69,7 +69,7 @@ def disease_ruler(doc):
 def linker_pipeline(kb: Path = None) -> Language:
     nlp = spacy.blank("en")
     nlp.add_pipe("test_disease_ruler")
-    nlp.add_pipe("abbreviation_detector")
+    nlp.add_pipe("abbreviation_detector", config={"make_serializable": True})  # as en_biobert
     nlp.add_pipe("biobert_abbreviations")
     nlp.add_pipe("biobert_linker", name="linker")
     nlp.initialize()

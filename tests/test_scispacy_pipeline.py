@@ -30,10 +30,10 @@ def long_form_ner(doc: Doc) -> Doc:
     return doc
 
 
-def abbreviation_pipeline() -> Language:
+def abbreviation_pipeline(make_serializable: bool = False) -> Language:
     nlp = spacy.blank("en")
     nlp.add_pipe("test_long_form_ner")
-    nlp.add_pipe("abbreviation_detector")
+    nlp.add_pipe("abbreviation_detector", config={"make_serializable": make_serializable})
     nlp.add_pipe("biobert_abbreviations")
     return nlp
 
@@ -68,8 +68,9 @@ def test_saved_pipeline_loads_without_imports(tmp_path: Path) -> None:
     assert result.stdout.split() == ["3", "3"]
 
 
-def test_short_forms_take_the_long_form_label_and_score() -> None:
-    doc = abbreviation_pipeline()(TEXT)
+@pytest.mark.parametrize("make_serializable", [False, True])
+def test_short_forms_take_the_long_form_label_and_score(make_serializable: bool) -> None:
+    doc = abbreviation_pipeline(make_serializable)(TEXT)
     ents = [(e.text, e.label_, e._.score) for e in doc.ents]
     assert ents == [(LONG_FORM, "Disease", 0.8)] + [("HNPCC", "Disease", 0.8)] * 3
     group = doc.spans["ner"]
@@ -108,3 +109,10 @@ def test_relation_candidates_include_short_forms() -> None:
     assert [m.text for m in mentions] == [LONG_FORM, "HNPCC", "HNPCC", "HNPCC", "HNPCC"]
     pairs = rel.find_candidates(doc, mentions)
     assert len(pairs) == 2  # the long form and its short form share the first sentence
+
+
+def test_serializable_abbreviations_cross_processes() -> None:
+    """With the detector's `make_serializable` (as en_biobert sets it), docs survive `n_process=2`."""
+    nlp = abbreviation_pipeline(make_serializable=True)
+    docs = list(nlp.pipe([TEXT, TEXT], n_process=2))
+    assert [[e.text for e in doc.ents] for doc in docs] == [[LONG_FORM, "HNPCC", "HNPCC", "HNPCC"]] * 2

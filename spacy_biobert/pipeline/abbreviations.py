@@ -8,10 +8,12 @@ inside a longer long form) and gives every occurrence of the short form that ove
 label and `Span._.score`, and `Span._.kb_ents` when a linker ran before (after it, `biobert_linker` links
 short forms by their long form's text). The new entities join `doc.ents` and every span group of
 `doc.spans` that holds the long form's entity (with its score in `attrs["scores"]`), so `biobert_rel`,
-`annotate` and the scorers treat them as any other entity.
+`annotate` and the scorers treat them as any other entity. It reads both of the detector's output forms;
+`en_biobert` sets the detector's `make_serializable = true`, whose plain dicts survive `nlp.pipe(...,
+n_process=N)` (spans in `doc._.abbreviations` cannot be sent between processes).
 """
 import warnings
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import numpy
 from spacy.language import Language
@@ -50,15 +52,12 @@ class AbbreviationEntities:
         for ent in ents:
             taken[ent.start:ent.end] = True
         added: List[Tuple[Span, Span]] = []
-        for short in doc._.abbreviations:
-            long_form = _long_form(short)
-            if long_form is None:
+        for short_start, short_end, long_end in _short_forms(doc):
+            source = by_end.get(long_end)
+            if source is None or taken[short_start:short_end].any():
                 continue
-            source = by_end.get(long_form.end)
-            if source is None or taken[short.start:short.end].any():
-                continue
-            taken[short.start:short.end] = True
-            added.append((Span(doc, short.start, short.end, label=source.label), source))
+            taken[short_start:short_end] = True
+            added.append((Span(doc, short_start, short_end, label=source.label), source))
         if not added:
             return doc
         for span, source in added:
@@ -70,12 +69,16 @@ class AbbreviationEntities:
         return doc
 
 
-def _long_form(short: object) -> Optional[Span]:
-    """The long form of one of scispaCy's abbreviation spans (None for its serialisable dict form)."""
-    if not isinstance(short, Span):
-        return None
-    long_form = short._.long_form
-    return long_form if isinstance(long_form, Span) else None
+def _short_forms(doc: Doc) -> List[Tuple[int, int, int]]:
+    """(short form start, end, long form end) token offsets of `doc._.abbreviations`, in either of the forms
+    scispaCy writes: spans with `Span._.long_form`, or the dicts of `make_serializable = true`."""
+    found = []
+    for short in doc._.abbreviations:
+        if isinstance(short, dict):
+            found.append((short["short_start"], short["short_end"], short["long_end"]))
+        elif isinstance(short, Span) and isinstance(short._.long_form, Span):
+            found.append((short.start, short.end, short._.long_form.end))
+    return found
 
 
 def _add_to_span_groups(doc: Doc, added: List[Tuple[Span, Span]]) -> None:
