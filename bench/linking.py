@@ -26,6 +26,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
+import numpy
 import spacy
 
 from spacy_biobert.linking.index import build_index, load_index
@@ -113,9 +114,8 @@ def main() -> None:
             end_to_end(args.model, test, tmp, args.k)
 
 
-def encode(encoder: Optional[str], texts: Sequence[str]) -> "numpy.ndarray":
+def encode(encoder: Optional[str], texts: Sequence[str]) -> numpy.ndarray:
     """Mean-pooled, L2-normalised embeddings of `texts` from a Hugging Face encoder."""
-    import numpy
     import torch
     from transformers import AutoModel, AutoTokenizer
 

@@ -20,7 +20,6 @@ from typing import Dict, List
 import spacy
 from spacy.language import Language
 
-import scispacy.custom_sentence_segmenter  # noqa: F401  (registers `pysbd_sentencizer`)
 from spacy_biobert.readers.pubtator import PubTatorDoc, read_pubtator
 
 TOKENIZERS = {"spaCy English": "spacy.Tokenizer.v1", "scispaCy combined_rule": "spacy_biobert.SciSpacyTokenizer.v1"}
