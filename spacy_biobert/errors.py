@@ -2,7 +2,7 @@
 
 Messages carry a code (`[E010]`) that tests match on, and say how to fix the problem. Ranges:
 E0xx foundation (readers, base model, CLI), E1xx biobert_ner, E2xx biobert_rel, E3xx biobert_qa,
-E4xx pretraining, E5xx annotate, E6xx serve.
+E4xx pretraining, E5xx annotate, E6xx serve, E7xx knowledge bases and entity linking.
 """
 from pathlib import Path
 from typing import Optional, Union
@@ -193,6 +193,16 @@ class Errors(metaclass=_ErrorsWithCodes):
     E611 = "Cannot load the pipeline '{model}': {detail}"
     E612 = ("The request body must be JSON, sent with `Content-Type: application/json` (got {content_type!r}), "
             "e.g. `curl -H 'Content-Type: application/json' -d '{{\"text\": \"...\"}}'`.")
+    # Knowledge bases and entity linking
+    E701 = ("{path} exists and is not empty. Pass `--overwrite` to replace the index there, or choose another "
+            "OUT folder.")
+    E702 = ("Cannot tell the knowledge-base format of {path} from its name. Pass `--format` (one of: {choices}).")
+    E703 = "Unknown knowledge-base format '{name}'. Choose one of: {choices}."
+    E704 = ("{path} holds no concept in the {fmt} format: give a scispaCy KB JSONL, a `name<TAB>id[<TAB>synonyms]` "
+            "TSV, or a PubTator file whose annotations carry concept ids (the sixth column).")
+    E705 = "The linker index cannot be built from this knowledge base: {detail}."
+    E706 = ("{path} is not a linker index (kb.jsonl, tfidf_vectorizer.joblib, tfidf_vectors_sparse.npz, "
+            "nmslib_index.bin, concept_aliases.json). Build one with `spacy-biobert kb build SOURCE {path}`.")
 
 
 class CorpusError(ValueError):

@@ -97,12 +97,30 @@ def test_workflow_all_on_tiny_config(tmp_path: Path) -> None:
             f"import spacy, json; nlp = spacy.load('en_{PACKAGE_NAME}'); "
             "doc = nlp('BRCA1 mutations raise breast cancer risk, and tamoxifen lowers it.'); "
             "print(json.dumps({'pipes': nlp.pipe_names, 'ents': len(doc.ents), "
-            "'relations': isinstance(doc._.relations, list), 'answers': len(doc._.ask('What raises risk?'))}))"
+            "'relations': isinstance(doc._.relations, list), 'answers': len(doc._.ask('What raises risk?')), "
+            "'kb': nlp.get_pipe('linker').has_kb}))"
         )
         loaded = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
         assert loaded.returncode == 0, loaded.stderr[-4000:]
         summary = json.loads(loaded.stdout.strip().splitlines()[-1])
         assert summary["pipes"][-1] == "biobert_qa" and summary["relations"] and summary["answers"] >= 1
+        assert summary["kb"] is False
+        # With a knowledge base, en_biobert's linker links what the NER finds.
+        kb_source = tmp_path / "kb.tsv"
+        kb_source.write_text("Breast Neoplasms\tD001943\tbreast cancer|breast tumor\n", encoding="utf8")
+        built = subprocess.run([sys.executable, "-m", "spacy_biobert", "kb", "build", str(kb_source), str(tmp_path / "kb")],
+                               env=env, capture_output=True, text=True)
+        assert built.returncode == 0, built.stderr[-3000:]
+        assemble = [sys.executable, "-m", "spacy", "assemble", "configs/en_biobert.cfg", str(tmp_path / "linked"),
+                    "--paths.ner_rel", "training/biomedical/ner_rel/model-best", "--paths.qa",
+                    "training/biomedical/qa/model-best", "--paths.kb", str(tmp_path / "kb")]
+        assembled = subprocess.run(assemble, cwd=project, env=env, capture_output=True, text=True)
+        assert assembled.returncode == 0, assembled.stdout[-3000:] + assembled.stderr[-3000:]
+        code = (f"import spacy; nlp = spacy.load({str(tmp_path / 'linked')!r}); linker = nlp.get_pipe('linker'); "
+                "doc = linker(nlp.make_doc('breast cancer')); doc.ents = [doc.char_span(0, 13, label='Disease')]; "
+                "print(linker.has_kb, linker(doc).ents[0]._.kb_ents[0][0])")
+        linked = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert linked.returncode == 0 and linked.stdout.split()[-2:] == ["True", "D001943"], linked.stderr[-3000:]
         rerun = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
         assert rerun.returncode == 0 and "Running command" not in rerun.stdout, rerun.stdout[-3000:]
         # all_gpu's steps re-run the CPU steps with the GPU budget; `report` shows the forwarded variables.

@@ -17,6 +17,7 @@ REGISTRIES = {
     "spacy_misc": lambda name: registry.misc.get(name),
     "spacy_loggers": lambda name: registry.loggers.get(name),
     "spacy_factories": lambda name: registry._entry_point_factories.get(name),
+    "spacy_tokenizers": lambda name: registry.tokenizers.get(name),
 }
 
 
@@ -45,7 +46,8 @@ def test_factories_known_to_spacy() -> None:
     import spacy
 
     nlp = spacy.blank("en")
-    for factory in ("biobert_ner", "biobert_rel", "biobert_qa"):
+    for factory in ("biobert_ner", "biobert_rel", "biobert_qa", "biobert_abbreviations", "biobert_linker",
+                    "abbreviation_detector", "pysbd_sentencizer"):
         assert nlp.has_factory(factory)
 
 
@@ -55,5 +57,5 @@ def test_cli_lists_every_command() -> None:
     from spacy_biobert.cli import app
 
     result = CliRunner().invoke(app, ["--help"])
-    for command in ("base-model", "pretrain", "evaluate", "annotate"):
+    for command in ("base-model", "pretrain", "evaluate", "annotate", "kb"):
         assert command in result.output

@@ -1,7 +1,8 @@
 """An annotated doc as a plain record: the JSONL output line, from which every other format is written.
 
     {"id": "PMID:1", "text": "...",
-     "entities": [{"start": 0, "end": 5, "text": "BRCA1", "label": "GENE", "score": 0.9871}],
+     "entities": [{"start": 0, "end": 5, "text": "BRCA1", "label": "GENE", "score": 0.9871,
+                   "concept_id": "672", "concept_score": 0.93}],
      "relations": [{"head": 0, "tail": 1, "label": "ASSOCIATED", "score": 0.93}],
      "passages": [{"type": "title", "start": 0, "end": 42}, ...]}
 
@@ -9,6 +10,7 @@ Offsets are character offsets into `text`. Relations name their head and tail by
 `entities`, as the relation JSONL reader (`spacy_biobert.RelJsonlReader.v1`) takes them. `score` is
 written when the pipeline sets `Span._.score`; `relations` come from `doc._.relations` when a
 component installs it (else the list is empty); `passages` only for inputs with title and abstract.
+`concept_id` and `concept_score` are the best of `Span._.kb_ents` when an entity linker linked the entity.
 Records depend on the doc alone, so every engine and batch size writes the same ones.
 """
 from typing import Any, Dict, List, Optional, Tuple
@@ -56,6 +58,10 @@ def _entity_index(span: Span, entities: List[Dict[str, Any]], index: Dict[Tuple[
         score = _span_score(span)
         if score is not None:
             entity["score"] = score
+        kb_ents = span._.kb_ents if Span.has_extension("kb_ents") else None
+        if kb_ents:
+            entity["concept_id"] = str(kb_ents[0][0])
+            entity["concept_score"] = _score(kb_ents[0][1])
         index[key] = len(entities)
         entities.append(entity)
     return index[key]

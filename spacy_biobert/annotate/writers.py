@@ -3,13 +3,14 @@
 - `jsonl`: one record a line (see `spacy_biobert.annotate.records`): entities with offsets, labels and
   scores, relations by entity index, the document id.
 - `pubtator`: `id|t|title`, `id|a|abstract`, then a line per entity
-  (`id<TAB>start<TAB>end<TAB>text<TAB>label<TAB>T<i>`) and per relation (`id<TAB>label<TAB>T<h><TAB>T<t>`),
+  (`id<TAB>start<TAB>end<TAB>text<TAB>label<TAB>ID`) and per relation (`id<TAB>label<TAB>ID<TAB>ID`),
   and a blank line. Offsets count over `title + " " + abstract` as PubTator's do. A document without
-  passages is written whole as its title. The sixth column, a concept identifier in PubTator files
-  from entity linking, holds the mention id `T<i>` that relation lines refer to. Scores are not written.
+  passages is written whole as its title. The sixth column holds the entity's concept id when an entity
+  linker gave it one, else the mention id `T<i>`; relation lines name head and tail by the same column.
+  Scores are not written.
 - `bioc`: a BioC JSON collection; each document has its passages (or one `text` passage), the entities
-  as annotations (`infons.type` = label, `infons.score`), relations at document level with `head` and
-  `tail` nodes. Offsets are document offsets, as BioC has them.
+  as annotations (`infons.type` = label, `infons.score`, `infons.identifier` = concept id when linked),
+  relations at document level with `head` and `tail` nodes. Offsets are document offsets, as BioC has them.
 """
 import json
 from typing import IO, Any, Callable, Dict, Iterable, List, Tuple
@@ -64,11 +65,12 @@ def _write_pubtator(records: Iterable[Record], stream: IO[str]) -> int:
         doc_id = _one_line(str(record["id"]))
         title, abstract, to_pubtator = _pubtator_layout(record)
         stream.write(f"{doc_id}|t|{_one_line(title)}\n{doc_id}|a|{_one_line(abstract)}\n")
-        for i, ent in enumerate(record["entities"]):
+        ids = [_one_line(ent.get("concept_id") or f"T{i}") for i, ent in enumerate(record["entities"])]
+        for ent, ent_id in zip(record["entities"], ids):
             start, end = to_pubtator(ent["start"]), to_pubtator(ent["end"])
-            stream.write(f"{doc_id}\t{start}\t{end}\t{_one_line(ent['text'])}\t{ent['label']}\tT{i}\n")
+            stream.write(f"{doc_id}\t{start}\t{end}\t{_one_line(ent['text'])}\t{ent['label']}\t{ent_id}\n")
         for rel in record["relations"]:
-            stream.write(f"{doc_id}\t{rel['label']}\tT{rel['head']}\tT{rel['tail']}\n")
+            stream.write(f"{doc_id}\t{rel['label']}\t{ids[rel['head']]}\t{ids[rel['tail']]}\n")
         stream.write("\n")
     return count
 
@@ -114,6 +116,8 @@ def _bioc_document(record: Record) -> Record:
         infons = {"type": ent["label"]}
         if "score" in ent:
             infons["score"] = str(ent["score"])
+        if "concept_id" in ent:
+            infons["identifier"] = ent["concept_id"]
         annotation = {
             "id": f"T{i}",
             "infons": infons,
