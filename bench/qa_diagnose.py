@@ -15,7 +15,6 @@ write-up's figures can be re-made.
 """
 import argparse
 import json
-import random
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -24,14 +23,16 @@ import spacy
 import torch
 from spacy.util import fix_random_seed
 from thinc.api import Adam, warmup_linear
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+from transformers import AutoTokenizer
 
 from spacy_biobert.base_model import resolve_base_model
 from spacy_biobert.ml.qa_model import tokenize_windows
 from spacy_biobert.pipeline.qa import gold_positions
 from spacy_biobert.readers.qa import record_to_example
 
-from qa_vs_hf import build_parser, hf_features, hf_train_targets, shuffled_batches, training_records
+from qa_vs_hf import (
+    build_parser, hf_features, hf_optimizer, hf_train_targets, load_hf_model, shuffled_batches, training_records,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -129,19 +130,8 @@ def run_biobert_qa(args: argparse.Namespace, records: List[Any], total: int) -> 
 
 
 def run_hf(args: argparse.Namespace, records: List[Any], total: int) -> Dict[str, List[float]]:
-    random.seed(args.seed)
-    numpy.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    source = resolve_base_model(args.base)
-    tokenizer = AutoTokenizer.from_pretrained(source)
-    model = AutoModelForQuestionAnswering.from_pretrained(source)
-    no_decay = ("bias", "LayerNorm.weight")
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": args.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=args.lr, eps=1e-8)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(args.warmup * total), total)
+    tokenizer, model = load_hf_model(args)
+    optimizer, scheduler = hf_optimizer(args, model, total)
     model.train()
     log: Dict[str, List[float]] = {"loss": [], "masked_loss": [], "grad_norm": [], "lr": [], "changed": []}
     for step, batch in enumerate(shuffled_batches(records, args), start=1):

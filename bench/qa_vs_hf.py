@@ -209,24 +209,33 @@ def hf_train_targets(encoding, records: List[QARecord]) -> Tuple[List[int], List
     return starts, ends
 
 
-def run_hf(args: argparse.Namespace, records: List[QARecord], batches) -> Dict[str, Any]:
+def load_hf_model(args: argparse.Namespace) -> Tuple[Any, Any]:
+    """Seed python, numpy and torch, then load the base's fast tokenizer and a fresh QA model."""
     random.seed(args.seed)
     numpy.random.seed(args.seed)
     torch.manual_seed(args.seed)
     source = resolve_base_model(args.base)
-    tokenizer = AutoTokenizer.from_pretrained(source)
-    model = AutoModelForQuestionAnswering.from_pretrained(source)
-    encoding = hf_features(tokenizer, records, args)
-    starts, ends = hf_train_targets(encoding, records)
-    n_features = len(starts)
-    total = n_steps(args, n_features)
+    return AutoTokenizer.from_pretrained(source), AutoModelForQuestionAnswering.from_pretrained(source)
+
+
+def hf_optimizer(args: argparse.Namespace, model: Any, total: int) -> Tuple[Any, Any]:
+    """run_qa.py's AdamW (no decay on biases and LayerNorm) and linear warm-up/decay over `total` steps."""
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
         {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": args.weight_decay},
         {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(args.warmup * total), total)
+    return optimizer, get_linear_schedule_with_warmup(optimizer, int(args.warmup * total), total)
+
+
+def run_hf(args: argparse.Namespace, records: List[QARecord], batches) -> Dict[str, Any]:
+    tokenizer, model = load_hf_model(args)
+    encoding = hf_features(tokenizer, records, args)
+    starts, ends = hf_train_targets(encoding, records)
+    n_features = len(starts)
+    total = n_steps(args, n_features)
+    optimizer, scheduler = hf_optimizer(args, model, total)
     start_time = time.perf_counter()
     model.train()
     running_loss = 0.0
