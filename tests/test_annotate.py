@@ -20,11 +20,8 @@ from spacy_biobert.cli import app
 from spacy_biobert.data_classes import Relation
 from spacy_biobert.errors import AnnotateError
 
-PATTERNS = [
-    {"label": "GENE", "pattern": "BRCA1"},
-    {"label": "DISEASE", "pattern": [{"LOWER": "breast"}, {"LOWER": "cancer"}]},
-    {"label": "CHEMICAL", "pattern": "tamoxifen"},
-]
+from .util import RULER_PATTERNS as PATTERNS
+
 TEXTS = [
     "BRCA1 mutations raise breast cancer risk.",
     "Tamoxifen lowers it; tamoxifen is a drug.",

@@ -30,13 +30,9 @@ from spacy_biobert.serve.app import create_app
 from spacy_biobert.serve.batching import MicroBatcher
 
 from . import serve_components  # noqa: F401  (registers serve_test_relate)
+from .util import RULER_PATTERNS as PATTERNS
 
 COMPONENTS = Path(serve_components.__file__)
-PATTERNS = [
-    {"label": "GENE", "pattern": "BRCA1"},
-    {"label": "DISEASE", "pattern": [{"LOWER": "breast"}, {"LOWER": "cancer"}]},
-    {"label": "CHEMICAL", "pattern": "tamoxifen"},
-]
 TEXTS = [
     "BRCA1 mutations raise breast cancer risk.",
     "Tamoxifen lowers it; tamoxifen is a drug.",

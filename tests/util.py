@@ -13,6 +13,13 @@ WORDS = (
     " what does which who how is"
 ).split()
 
+# EntityRuler patterns for tiny pipelines that need entities of three types without training.
+RULER_PATTERNS = [
+    {"label": "GENE", "pattern": "BRCA1"},
+    {"label": "DISEASE", "pattern": [{"LOWER": "breast"}, {"LOWER": "cancer"}]},
+    {"label": "CHEMICAL", "pattern": "tamoxifen"},
+]
+
 
 def make_tiny_bert(path: Union[str, Path], extra_words: Iterable[str] = (), seed: int = 0) -> Path:
     """Write a 2-layer, 32-wide uncased BERT with a small wordpiece vocabulary as a Hugging Face folder."""
