@@ -14,6 +14,7 @@ REGISTRIES = {
     "spacy_readers": lambda name: registry.readers.get(name),
     "spacy_scorers": lambda name: registry.scorers.get(name),
     "thinc_layers": lambda name: thinc_registry.layers.get(name),
+    "thinc_initializers": lambda name: thinc_registry.initializers.get(name),
     "spacy_misc": lambda name: registry.misc.get(name),
     "spacy_loggers": lambda name: registry.loggers.get(name),
     "spacy_factories": lambda name: registry._entry_point_factories.get(name),

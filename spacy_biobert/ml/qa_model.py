@@ -16,8 +16,8 @@ from spacy.util import registry
 from spacy_transformers.data_classes import HFObjects
 from spacy_transformers.layers.hf_wrapper import HFWrapper
 from spacy_transformers.layers.transformer_model import huggingface_from_pretrained
-from thinc.api import Linear, Model, torch2xp, xp2torch
-from thinc.types import ArgsKwargs, Floats3d, Ints1d, Ints2d, Ints3d
+from thinc.api import Linear, Model, Ops, glorot_uniform_init, torch2xp, xp2torch
+from thinc.types import ArgsKwargs, Floats3d, FloatsXd, Ints1d, Ints2d, Ints3d, Shape
 
 from ..base_model import resolve_base_model
 from ..errors import Errors
@@ -68,6 +68,7 @@ def build_qa_model(
     max_query_length: int = 64,
     window_batch_size: int = 32,
     yesno: bool = False,
+    init_W: Optional[Callable[[Ops, Shape], FloatsXd]] = None,
 ) -> Model[List[QAPair], QAWindows]:
     """Build the QA model: a transformer over question/context windows with a start/end head.
 
@@ -79,6 +80,9 @@ def build_qa_model(
     max_query_length (int): questions are cut to this many wordpieces.
     window_batch_size (int): windows the encoder sees at once when predicting (long contexts give many).
     yesno (bool): also learn yes/no questions, from the `[CLS]` vector of each window.
+    init_W (Optional[Callable]): initializer of the head's weights (a thinc `@initializers` entry);
+        Glorot-uniform when unset. The factory's default is `spacy_biobert.normal_init.v1` (std 0.02),
+        BERT's initialisation of its SQuAD head.
     """
     if max_seq_length - max_query_length - 3 <= doc_stride:
         raise ValueError(
@@ -92,7 +96,7 @@ def build_qa_model(
         mixed_precision=mixed_precision,
         grad_scaler_config=dict(grad_scaler_config),
     )
-    head = Linear(nO=4 if yesno else 2)
+    head = Linear(nO=4 if yesno else 2, init_W=init_W or glorot_uniform_init)
     return Model(
         "biobert_qa_model",
         forward,

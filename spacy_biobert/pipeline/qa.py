@@ -59,6 +59,11 @@ max_query_length = 64
 window_batch_size = 32
 yesno = false
 
+[model.init_W]
+@initializers = "spacy_biobert.normal_init.v1"
+std = 0.02
+mean = 0.0
+
 [model.tokenizer_config]
 use_fast = true
 
