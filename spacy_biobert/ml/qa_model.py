@@ -1,9 +1,10 @@
 """The extractive QA network: its own transformer over `[CLS] question [SEP] context [SEP]` windows and a
 start/end head, as BioBERT's (and BERT's) SQuAD model.
 
-The encoder is spacy-transformers' `HFWrapper`/`HFShim`, initialised with `huggingface_from_pretrained`
-exactly as the `transformer` component's `TransformerModel`, so the Hugging Face weights, config and
-tokenizer are serialised with the pipeline and a saved pipeline reloads without the base model's folder.
+The encoder is spacy-transformers' `HFWrapper`/`HFShim`, initialised with `huggingface_from_pretrained` and
+`set_pytorch_transformer` exactly as the `transformer` component's `TransformerModel` (so the model's `nO`
+is, as there, the encoder's hidden width), and the Hugging Face weights, config and tokenizer are
+serialised with the pipeline: a saved pipeline reloads without the base model's folder.
 The head is a thinc `Linear` layer giving two logits (start, end) per wordpiece; with `yesno = true` it
 gives two more, read at `[CLS]` only: the no/yes logits of a yes/no question (BioASQ's yes/no type), a
 linear classifier on the window's `[CLS]` vector.
@@ -15,7 +16,7 @@ import numpy
 from spacy.util import registry
 from spacy_transformers.data_classes import HFObjects
 from spacy_transformers.layers.hf_wrapper import HFWrapper
-from spacy_transformers.layers.transformer_model import huggingface_from_pretrained
+from spacy_transformers.layers.transformer_model import huggingface_from_pretrained, set_pytorch_transformer
 from thinc.api import Linear, Model, Ops, glorot_uniform_init, torch2xp, xp2torch
 from thinc.types import ArgsKwargs, Floats3d, FloatsXd, Ints1d, Ints2d, Ints3d, Shape
 
@@ -102,6 +103,7 @@ def build_qa_model(
         forward,
         init=init,
         layers=[encoder, head],
+        dims={"nO": None},
         attrs={
             "name": name,
             "has_transformer": False,
@@ -116,18 +118,25 @@ def build_qa_model(
 
 def get_tokenizer(model: Model) -> Any:
     """The Hugging Face tokenizer of a QA model (None before initialisation)."""
-    return model.layers[0].shims[0]._hfmodel.tokenizer
+    return _hf_objects(model).tokenizer
+
+
+def _hf_objects(model: Model) -> HFObjects:
+    """The Hugging Face objects the encoder's shim holds, where spacy-transformers' `TransformerModel`
+    reads them too."""
+    return model.layers[0].shims[0]._hfmodel
 
 
 def init(model: Model, X: Optional[List[QAPair]] = None, Y: Any = None) -> None:
-    """Load the base checkpoint (once) and size the head from its hidden width."""
+    """Load the base checkpoint (once) into the encoder with spacy-transformers' `set_pytorch_transformer`,
+    which sets the model's `nO` to the encoder's hidden width, and size the head from it."""
     if model.attrs["has_transformer"]:
         return
-    shim = model.layers[0].shims[0]
+    hf_objects = _hf_objects(model)
     hf_model = huggingface_from_pretrained(
         resolve_base_model(model.attrs["name"]),
-        shim._hfmodel._init_tokenizer_config,
-        shim._hfmodel._init_transformer_config,
+        hf_objects._init_tokenizer_config,
+        hf_objects._init_transformer_config,
     )
     if not getattr(hf_model.tokenizer, "is_fast", False):
         raise ValueError(Errors.E306.format(name=model.attrs["name"]))
@@ -135,13 +144,8 @@ def init(model: Model, X: Optional[List[QAPair]] = None, Y: Any = None) -> None:
     if positions and model.attrs["max_seq_length"] > positions:
         raise ValueError(Errors.E314.format(max_seq_length=model.attrs["max_seq_length"], positions=positions,
                                             name=model.attrs["name"]))
-    shim._model = hf_model.transformer
-    shim._hfmodel.tokenizer = hf_model.tokenizer
-    shim._hfmodel.transformer = hf_model.transformer
-    shim._hfmodel.vocab_file_contents = hf_model.vocab_file_contents
-    model.attrs["has_transformer"] = True
-    width = hf_model.transformer.config.hidden_size
-    model.layers[1].set_dim("nI", width)
+    set_pytorch_transformer(model, hf_model)
+    model.layers[1].set_dim("nI", model.get_dim("nO"))
     model.layers[1].initialize()
 
 
