@@ -115,7 +115,7 @@ def run_hf(args: argparse.Namespace, fold: Path) -> Dict[str, float]:
     test_s = time.perf_counter() - start
     prf = prf_from_labels([r.label for r in test_rows], predictions)
     return {
-        "p": prf.precision, "r": prf.recall, "f": prf.f1,
+        "p": prf.precision, "r": prf.recall, "f": prf.fscore,
         "train_sents_per_s": args.steps * args.batch_size / train_s,
         "infer_sents_per_s": len(test_rows) / test_s,
         "train_s": round(train_s, 1), "test_rows": len(test_rows),

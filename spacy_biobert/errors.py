@@ -132,6 +132,7 @@ class Errors(metaclass=_ErrorsWithCodes):
             "key '{key}', or unmarked ones) hold no entities. Check the reader's `spans_key` or pass `labels`.")
     E104 = ("Cannot add a label to biobert_ner '{name}' after its output layer was sized. Add all "
             "labels before `nlp.initialize()`, or pass them as `labels` to initialize.")
+    E105 = "A biobert_ner label must be a string (an entity type, e.g. \"Disease\"); got {label!r}."
     # biobert_rel
     E201 = ("The biobert_rel component '{name}' has no labels: it was not initialised. Call "
             "`nlp.initialize()` (or train it with `spacy train`), or load a trained pipeline.")
@@ -147,6 +148,8 @@ class Errors(metaclass=_ErrorsWithCodes):
             "cannot grow. Give all labels before `nlp.initialize()` (or in `[initialize.components]`).")
     E206 = ("{path}: not a relation test file. Give a BioBERT RE .tsv file, a .jsonl file in the relation "
             "format, or a .spacy DocBin.")
+    E208 = ("Relation scoring got {n_gold} gold and {n_pred} predicted label sets: give one predicted set "
+            "per gold instance, in the same order.")
     # annotate
     E501 = ("No input files for '{input}': give a file, a folder or a quoted glob pattern (`\"data/*.jsonl\"`) "
             "that matches files in a known format ({suffixes}), or pass `--input-format`.")

@@ -4,9 +4,9 @@ import threading
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from spacy_biobert.pipeline.rel import RELATIONS_KEY, encode_relation, install_extensions
+from spacy_biobert.data_classes import RELATIONS_KEY, encode_relation, install_relation_extension
 
-install_extensions()
+install_relation_extension()
 if not Span.has_extension("score"):
     Span.set_extension("score", default=None)
 

@@ -124,6 +124,17 @@ def test_labels_argument(tiny_bert: Path):
     assert nlp.get_pipe("biobert_ner").labels == ("Gene", "Chemical")
 
 
+def test_add_label_before_initialize_is_kept(tiny_bert: Path):
+    """Labels added with `add_label` stay through `initialize`, beside those of the data or of `labels`."""
+    nlp = make_nlp(tiny_bert, ner_names=("ner_data", "ner_given"))
+    nlp.get_pipe("ner_data").add_label("Gene")
+    nlp.get_pipe("ner_given").add_label("Gene")
+    nlp.config["initialize"]["components"]["ner_given"] = {"labels": ["Species"]}
+    nlp.initialize(lambda: examples_for(nlp, TRAIN_DATA, "ner_data") + examples_for(nlp, TRAIN_DATA, "ner_given"))
+    assert nlp.get_pipe("ner_data").labels == ("Gene", "Chemical", "Disease")
+    assert nlp.get_pipe("ner_given").labels == ("Gene", "Species")
+
+
 def test_empty_doc(trained: Language):
     doc = trained("")
     assert len(doc.ents) == 0 and len(doc.spans["biobert_ner"]) == 0

@@ -8,7 +8,8 @@ from spacy.util import fix_random_seed, registry
 
 from spacy_biobert import Answer
 from spacy_biobert.annotations import QUESTIONS, mark_annotated
-from spacy_biobert.pipeline.qa import install_extensions, set_qa_data
+from spacy_biobert.data_classes import set_qa_data
+from spacy_biobert.pipeline.qa import install_extensions
 from spacy_biobert.readers.qa import QARecord, record_to_example
 
 TRAIN_DATA = [

@@ -7,7 +7,7 @@ import spacy
 from spacy.util import load_config, registry
 
 from spacy_biobert.annotations import QUESTIONS, is_annotated
-from spacy_biobert.pipeline.qa import ANSWERS_KEY, QUESTION_IDS_KEY, get_questions
+from spacy_biobert.data_classes import ANSWERS_KEY, QUESTION_IDS_KEY, get_questions
 from spacy_biobert.readers.qa import BioASQCorpus, read_bioasq, read_squad
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "qa.cfg"

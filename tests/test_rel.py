@@ -14,8 +14,8 @@ from spacy.training import Example
 from thinc.api import Adam, fix_random_seed
 
 from spacy_biobert.annotations import mark_annotated
-from spacy_biobert.data_classes import Relation
-from spacy_biobert.pipeline.rel import RELATIONS_KEY, create_entity_pairs, encode_relation
+from spacy_biobert.data_classes import RELATIONS_KEY, Relation, encode_relation, set_relations
+from spacy_biobert.pipeline.rel import create_entity_pairs
 from spacy_biobert.readers.rel import create_rel_jsonl_reader, create_re_tsv_reader
 
 from .util import blank_with_transformer, make_tiny_bert
@@ -123,6 +123,15 @@ def test_add_label(tiny_bert, tmp_path):
     assert rel.output_labels == ("NO_RELATION", "ASSOCIATED", "TREATS")
     with pytest.raises(ValueError, match="E207"):
         rel.add_label("CAUSES")
+
+
+def test_add_label_before_initialize_with_labels(tiny_bert, tmp_path):
+    nlp = make_nlp(tiny_bert)
+    nlp.get_pipe("biobert_rel").add_label("TREATS")
+    nlp.config["initialize"]["components"]["biobert_rel"] = {"labels": ["CAUSES"]}
+    examples = list(create_re_tsv_reader(write_tsv(tmp_path / "train.tsv", TRAIN_TSV))(nlp))
+    nlp.initialize(get_examples=lambda: examples)
+    assert nlp.get_pipe("biobert_rel").labels == ("CAUSES", "TREATS")
 
 
 def test_initialize_without_relations(tiny_bert, tmp_path):
@@ -238,6 +247,27 @@ def test_mentions_from_span_groups(trained):
     assert [(r.head.text, r.head.label_, r.tail.text) for r in doc._.relations] == [("brca1", "GENE", "cancer")]
     same_word = create_entity_pairs()(doc, [doc.ents[0], doc.spans["genes"][0]], ["Chemical", "GENE"])
     assert same_word == []
+
+
+def test_training_candidates_are_those_of_prediction(trained):
+    """Training pairs the mentions `predict` pairs: `doc.ents` and the `spans_keys` groups. Here the only
+    allowed pair (GENE, Disease) needs the gene of the span group."""
+    reference = doc_with_ents(trained, "brca1 mutations cause cancer".split(), [(0, 1, "Chemical"), (3, 4, "Disease")])
+    reference.spans["genes"] = [Span(reference, 0, 1, label="GENE")]
+    set_relations(reference, [Relation(reference.spans["genes"][0], reference.ents[1], "ASSOCIATED", 1.0)])
+    rel = trained.get_pipe("biobert_rel")
+    rel.cfg["spans_keys"] = ["genes"]
+    try:
+        gold = rel.get_gold([Example(reference.copy(), reference)])
+        predicted, _ = rel.predict([reference])
+    finally:
+        rel.cfg["spans_keys"] = []
+
+    def pairs(candidates):
+        return [(c.head.start, c.head.end, c.head.label_, c.tail.start, c.tail.end) for c in candidates]
+
+    assert pairs(gold.candidates[0]) == pairs(predicted[0]) == [(0, 1, "GENE", 3, 4)]
+    assert gold.targets.tolist() == [[0.0, 1.0]]
 
 
 def test_huge_doc(trained):

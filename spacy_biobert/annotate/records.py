@@ -13,10 +13,11 @@ component installs it (else the list is empty); `passages` only for inputs with 
 `concept_id` and `concept_score` are the best of `Span._.kb_ents` when an entity linker linked the entity.
 Records depend on the doc alone, so every engine and batch size writes the same ones.
 """
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 from spacy.tokens import Doc, Span
 
+from ..data_classes import KB_ENTS_EXTENSION, RELATIONS_EXTENSION, SCORE_EXTENSION, get_extension
 from .documents import InputDoc
 
 SCORE_DIGITS = 4
@@ -29,16 +30,15 @@ def doc_record(doc: Doc, item: InputDoc) -> Dict[str, Any]:
     for ent in doc.ents:
         _entity_index(ent, entities, index)
     relations = []
-    if Doc.has_extension("relations"):
-        for rel in doc._.relations or []:
-            relation = {
-                "head": _entity_index(rel.head, entities, index),
-                "tail": _entity_index(rel.tail, entities, index),
-                "label": rel.label,
-            }
-            if rel.score is not None:
-                relation["score"] = _score(rel.score)
-            relations.append(relation)
+    for rel in get_extension(doc, RELATIONS_EXTENSION) or []:
+        relation = {
+            "head": _entity_index(rel.head, entities, index),
+            "tail": _entity_index(rel.tail, entities, index),
+            "label": rel.label,
+        }
+        if rel.score is not None:
+            relation["score"] = _score(rel.score)
+        relations.append(relation)
     record: Dict[str, Any] = {"id": item.id, "text": doc.text, "entities": entities, "relations": relations}
     if item.passages:
         record["passages"] = [passage._asdict() for passage in item.passages]
@@ -55,23 +55,16 @@ def _entity_index(span: Span, entities: List[Dict[str, Any]], index: Dict[Tuple[
             "text": span.text,
             "label": span.label_,
         }
-        score = _span_score(span)
+        score = get_extension(span, SCORE_EXTENSION)
         if score is not None:
-            entity["score"] = score
-        kb_ents = span._.kb_ents if Span.has_extension("kb_ents") else None
+            entity["score"] = _score(score)
+        kb_ents = get_extension(span, KB_ENTS_EXTENSION)
         if kb_ents:
             entity["concept_id"] = str(kb_ents[0][0])
             entity["concept_score"] = _score(kb_ents[0][1])
         index[key] = len(entities)
         entities.append(entity)
     return index[key]
-
-
-def _span_score(span: Span) -> Optional[float]:
-    if not Span.has_extension("score"):
-        return None
-    score = span._.score
-    return None if score is None else _score(score)
 
 
 def _score(value: float) -> float:

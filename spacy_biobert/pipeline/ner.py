@@ -10,22 +10,22 @@ Several instances can listen to one `transformer` and be trained together on dif
 instance learns only from reference docs annotated for its `spans_key` (`spacy_biobert.annotations`) and
 gives a zero gradient for the others, so one corpus's entities are never negatives for another's types.
 """
-from itertools import islice
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.language import Language
-from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span, SpanGroup
-from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.training import Example, validate_get_examples
 from spacy.util import filter_spans, registry
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, set_dropout_rate
+from thinc.api import Config, Model
 from thinc.types import Floats1d, Floats2d, Ints1d
 
 from ..annotations import is_annotated
+from ..data_classes import SCORE_EXTENSION
 from ..errors import Errors
 from ..metrics.entities import iob_to_spans, score_examples
+from .base import BioBertPipe
 
 default_model_config = """
 [model]
@@ -100,7 +100,7 @@ def make_ner_scorer() -> Callable[..., Dict[str, Any]]:
     return ner_score
 
 
-class BioBertNER(TrainablePipe):
+class BioBertNER(BioBertPipe[List[Optional[Ints1d]]]):
     """BioBERT's NER: a softmax token classifier over BIO tags with a constrained decoder."""
 
     def __init__(
@@ -115,13 +115,10 @@ class BioBertNER(TrainablePipe):
     ) -> None:
         if decoder not in DECODERS:
             raise ValueError(Errors.E102.format(decoder=decoder, name=name, choices=", ".join(DECODERS)))
-        self.vocab = vocab
-        self.model = model
-        self.name = name
+        super().__init__(vocab, model, name, labels=[], spans_key=spans_key, decoder=decoder)
         self.scorer = scorer
-        self.cfg: Dict[str, Any] = {"labels": [], "spans_key": spans_key, "decoder": decoder}
-        if not Span.has_extension("score"):
-            Span.set_extension("score", default=None)
+        if not Span.has_extension(SCORE_EXTENSION):
+            Span.set_extension(SCORE_EXTENSION, default=None)
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -144,7 +141,7 @@ class BioBertNER(TrainablePipe):
     def add_label(self, label: str) -> int:
         """Add an entity type before the component is initialised; 0 when it is already there."""
         if not isinstance(label, str):
-            raise ValueError(f"Labels must be strings, got {label!r}")
+            raise ValueError(Errors.E105.format(label=label))
         if label in self.labels:
             return 0
         self._allow_extra_label()
@@ -191,37 +188,23 @@ class BioBertNER(TrainablePipe):
                 span._.score = score
             doc.ents = merge_entities(doc, list(doc.ents), spans)
 
-    def update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Any] = None,
-        losses: Optional[Dict[str, float]] = None,
-    ) -> Dict[str, float]:
-        """Learn from a batch; examples not annotated for this component's key give a zero gradient.
+    def get_gold(self, examples: List[Example]) -> List[Optional[Ints1d]]:
+        """Each example's gold tag ids on its predicted doc's tokens; None for an empty doc or one whose
+        reference is not annotated for this component's key (it gives a zero gradient)."""
+        return [
+            self._gold_tag_ids(eg) if len(eg.predicted) and is_annotated(eg.reference, self.spans_key) else None
+            for eg in examples
+        ]
 
-        The backward pass always runs, also when no example of the batch is this component's, because the
-        shared transformer updates only once the last of its listeners has passed its gradient back.
-        """
-        if losses is None:
-            losses = {}
-        losses.setdefault(self.name, 0.0)
-        examples = list(examples)
-        validate_examples(examples, "BioBertNER.update")
-        if not any(len(eg.predicted) if eg.predicted else 0 for eg in examples):
-            return losses
-        set_dropout_rate(self.model, drop)
-        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
-        loss, d_scores = self.get_loss(examples, scores)
-        backprop(d_scores)
-        if sgd not in (None, False):
-            self.finish_update(sgd)
-        losses[self.name] += loss
-        return losses
+    def get_inputs(self, examples: List[Example], gold: List[Optional[Ints1d]]) -> Optional[List[Doc]]:
+        """The predicted docs, also when none is annotated for this component: the shared transformer
+        updates only once the last of its listeners has passed its gradient back. None when all are empty."""
+        if not any(len(eg.predicted) for eg in examples):
+            return None
+        return [eg.predicted for eg in examples]
 
-    def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]) -> Tuple[float, List[Floats2d]]:
-        """Mean token cross-entropy over the annotated examples, and its gradient w.r.t. the probabilities.
+    def get_gold_loss(self, scores: List[Floats2d], gold: List[Optional[Ints1d]]) -> Tuple[float, List[Floats2d]]:
+        """Mean token cross-entropy over the annotated docs, and its gradient w.r.t. the probabilities.
 
         As the output layer is a softmax, `probabilities - one_hot(gold)` is the gradient of the
         cross-entropy with respect to the logits, which is what thinc's Softmax backpropagates.
@@ -231,22 +214,28 @@ class BioBertNER(TrainablePipe):
         d_scores: List[Floats2d] = []
         loss = 0.0
         n_tokens = 0
-        for eg, doc_scores in zip(examples, scores):
+        for doc_scores, doc_gold in zip(scores, gold):
             d_doc = doc_scores.copy()
-            if not is_annotated(eg.reference, self.spans_key) or len(doc_scores) == 0:
+            if doc_gold is None:
                 d_doc.fill(0.0)
                 d_scores.append(d_doc)
                 continue
-            gold = ops.asarray1i(self._gold_tag_ids(eg))
-            rows = xp.arange(len(gold))
-            loss += float(-xp.log(xp.maximum(doc_scores[rows, gold], MIN_PROB)).sum())
-            d_doc[rows, gold] -= 1.0
+            tag_ids = ops.asarray1i(doc_gold)
+            rows = xp.arange(len(tag_ids))
+            loss += float(-xp.log(xp.maximum(doc_scores[rows, tag_ids], MIN_PROB)).sum())
+            d_doc[rows, tag_ids] -= 1.0
             d_scores.append(d_doc)
-            n_tokens += len(gold)
+            n_tokens += len(tag_ids)
         if n_tokens:
             d_scores = [d_doc / n_tokens for d_doc in d_scores]
             loss /= n_tokens
         return loss, d_scores
+
+    def gold_labels(self, example: Example) -> Iterable[str]:
+        """The entity types of the reference, where it is annotated for this component's key."""
+        if not is_annotated(example.reference, self.spans_key):
+            return []
+        return [span.label_ for span in self._gold_spans(example.reference)]
 
     def _gold_spans(self, reference: Doc) -> List[Span]:
         if self.spans_key in reference.spans:
@@ -272,23 +261,16 @@ class BioBertNER(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[Sequence[str]] = None,
     ) -> None:
-        """Take the labels from `labels` or from the examples annotated for this key, and size the model."""
+        """Add the labels of `labels`, or else those of the examples annotated for this key, to the labels
+        already added with `add_label`, and size the model."""
         validate_get_examples(get_examples, "BioBertNER.initialize")
-        if labels is None:
-            found = set()
-            for eg in get_examples():
-                if is_annotated(eg.reference, self.spans_key):
-                    found.update(span.label_ for span in self._gold_spans(eg.reference))
-            labels = sorted(found)
-        if not labels:
+        self.initialize_labels(get_examples, labels)
+        if not self.labels:
             raise ValueError(Errors.E103.format(name=self.name, key=self.spans_key))
-        self.cfg["labels"] = []
-        for label in labels:
-            self.add_label(label)
         doc_sample = []
         label_sample = []
         n_tags = len(self.tags)
-        for eg in islice(get_examples(), 10):
+        for eg in self.init_sample(get_examples):
             doc_sample.append(eg.predicted)
             one_hot = numpy.zeros((len(eg.predicted), n_tags), dtype="f")
             one_hot[numpy.arange(len(eg.predicted)), self._gold_tag_ids(eg)] = 1.0

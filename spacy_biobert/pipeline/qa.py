@@ -12,31 +12,30 @@ Use it three ways:
   which merges the answers of many contexts as BioBERT's BioASQ post-processing does;
 - in a pipeline: questions set in `doc._.questions` before the component runs are answered into
   `doc._.answers` (question -> ranked answers).
-Questions and answers live in `doc.user_data` as plain lists and dicts (character offsets and scores),
-so docs keep them through `DocBin`, `to_bytes` and `nlp.pipe(n_process=...)`; the extensions'
-getters rebuild the `Span`s. `doc._.ask` reaches the component that processed the doc through
-`doc.user_hooks` (set by the component, never serialised): no module-level registry.
+Questions and answers live in `doc.user_data` as plain lists and dicts (character offsets and scores,
+laid out by `spacy_biobert.data_classes`), so docs keep them through `DocBin`, `to_bytes` and
+`nlp.pipe(n_process=...)`; the extensions' getters rebuild the `Span`s. `doc._.ask` reaches the component
+that processed the doc through `doc.user_hooks` (set by the component, never serialised): no module-level
+registry.
 
 With a yes/no head (`yesno = true` in the model), yes/no questions (BioASQ's type) are learnt from gold
 labels and answered by `yes_probabilities`; in a pipeline, the probability of "yes" of each question
 goes to `doc.user_data[YESNO_KEY]` beside the extractive answers, scored as `qa_yesno_acc` and
 `qa_yesno_macro_f` where the reference has yes/no labels.
 """
-from itertools import islice
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.language import Language
-from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
-from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.training import Example, validate_get_examples
 from spacy.util import minibatch, registry
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, set_dropout_rate
+from thinc.api import Config, Model
 from thinc.types import Floats3d
 
 from ..annotations import QUESTIONS, is_annotated
-from ..data_classes import Answer
+from ..data_classes import Answer, QAData, add_answers, get_questions, install_qa_extensions
 from ..errors import Errors
 from ..metrics.qa import (
     BIOASQ_TOP_K,
@@ -47,6 +46,7 @@ from ..metrics.qa import (
     squad_scores,
 )
 from ..ml.qa_model import QAPair, QAWindows, get_tokenizer
+from .base import BioBertPipe
 
 default_model_config = """
 [model]
@@ -73,11 +73,6 @@ use_fast = true
 """
 DEFAULT_QA_MODEL = Config().from_str(default_model_config)["model"]
 
-QUESTIONS_KEY = "biobert_qa.questions"
-ANSWERS_KEY = "biobert_qa.answers"
-QUESTION_IDS_KEY = "biobert_qa.question_ids"
-QUESTION_TYPES_KEY = "biobert_qa.question_types"
-YESNO_KEY = "biobert_qa.yesno"
 ASK_HOOK = "biobert_qa.ask"
 
 # A candidate answer: start and end character of the context, and its probability.
@@ -169,26 +164,23 @@ def score_qa(examples: Iterable[Example], *, list_threshold: float = 0.1, **kwar
         reference, predicted = eg.reference, eg.predicted
         if not is_annotated(reference, QUESTIONS):
             continue
-        gold_answers = reference.user_data.get(ANSWERS_KEY, {})
-        gold_yesno = reference.user_data.get(YESNO_KEY, {})
-        predicted_answers = predicted.user_data.get(ANSWERS_KEY, {})
-        ids = reference.user_data.get(QUESTION_IDS_KEY, {})
-        types = reference.user_data.get(QUESTION_TYPES_KEY, {})
-        for question in get_questions(reference):
-            qid = ids.get(question, question)
-            if question in gold_yesno:
-                yes_gold[qid] = "yes" if gold_yesno[question] >= 0.5 else "no"
-                probability = predicted.user_data.get(YESNO_KEY, {}).get(question)
+        gold = QAData.from_doc(reference)
+        prediction = QAData.from_doc(predicted)
+        for question in gold.questions:
+            qid = gold.ids.get(question, question)
+            if question in gold.yesno:
+                yes_gold[qid] = "yes" if gold.yesno[question] >= 0.5 else "no"
+                probability = prediction.yesno.get(question)
                 if probability is not None:
                     yes_predicted.setdefault(qid, []).append(probability)
                 continue
-            golds = [reference.text[start:end] for start, end, _ in gold_answers.get(question, [])]
+            golds = [reference.text[start:end] for start, end, _ in gold.answers.get(question, [])]
             if not golds:
                 continue
-            answers = [(predicted.text[start:end], score) for start, end, score in predicted_answers.get(question, [])]
+            answers = [(predicted.text[start:end], score) for start, end, score in prediction.answers.get(question, [])]
             candidates.setdefault(qid, []).extend(answers)
             gold_texts.setdefault(qid, []).extend(golds)
-            if types.get(question) == "list":
+            if gold.types.get(question) == "list":
                 list_ids.add(qid)
             key = f"{i}:{question}"
             squad_predictions[key] = answers[0][0] if answers else ""
@@ -220,7 +212,7 @@ def score_qa(examples: Iterable[Example], *, list_threshold: float = 0.1, **kwar
     return scores
 
 
-class BioBertQA(TrainablePipe):
+class BioBertQA(BioBertPipe[List[GoldPair]]):
     """Extractive question answering over the docs' text with SQuAD-style start/end logits."""
 
     def __init__(
@@ -235,16 +227,16 @@ class BioBertQA(TrainablePipe):
         batch_size: int = 16,
         scorer: Optional[Callable] = score_qa,
     ) -> None:
-        self.vocab = vocab
-        self.model = model
-        self.name = name
+        super().__init__(
+            vocab,
+            model,
+            name,
+            max_answer_length=max_answer_length,
+            n_best_size=n_best_size,
+            top_k=top_k,
+            batch_size=batch_size,
+        )
         self.scorer = scorer
-        self.cfg: Dict[str, Any] = {
-            "max_answer_length": max_answer_length,
-            "n_best_size": n_best_size,
-            "top_k": top_k,
-            "batch_size": batch_size,
-        }
         install_extensions()
 
     @property
@@ -268,14 +260,8 @@ class BioBertQA(TrainablePipe):
         component."""
         for doc, doc_predictions in zip(docs, predictions):
             doc.user_hooks[ASK_HOOK] = self._ask
-            if not doc_predictions:
-                continue
-            answers = doc.user_data.setdefault(ANSWERS_KEY, {})
             for question, (candidates, yes) in zip(get_questions(doc), doc_predictions):
-                aligned = align_candidates(doc, candidates, self.cfg["top_k"])
-                answers[question] = [[span.start_char, span.end_char, score] for span, score in aligned]
-                if yes is not None:
-                    doc.user_data.setdefault(YESNO_KEY, {})[question] = yes
+                add_answers(doc, question, align_candidates(doc, candidates, self.cfg["top_k"]), yes)
 
     def answer(
         self, questions: Union[str, Sequence[str]], docs: Sequence[Doc], *, top_k: int = BIOASQ_TOP_K
@@ -311,43 +297,37 @@ class BioBertQA(TrainablePipe):
         order = rank_bioasq_answers([a.span.text for a in answers], [a.score for a in answers], top_k=top_k)
         return [answers[i] for i in order]
 
-    def update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Any] = None,
-        losses: Optional[Dict[str, float]] = None,
-    ) -> Dict[str, float]:
-        """Learn from examples' gold answers; examples without any are skipped."""
-        if losses is None:
-            losses = {}
-        losses.setdefault(self.name, 0.0)
-        examples = list(examples)
-        validate_examples(examples, "BioBertQA.update")
-        gold = _gold_pairs(examples)
+    def get_gold(self, examples: List[Example]) -> List[GoldPair]:
+        """(question, context, gold character spans, P(yes) or None) of every question of the annotated
+        references with gold answers or a yes/no label."""
+        gold: List[GoldPair] = []
+        for eg in examples:
+            if not is_annotated(eg.reference, QUESTIONS):
+                continue
+            data = QAData.from_doc(eg.reference)
+            for question in data.questions:
+                spans = [(start, end) for start, end, _ in data.answers.get(question, [])]
+                yes = data.yesno.get(question)
+                if spans or yes is not None:
+                    gold.append((question, eg.reference.text, spans, yes))
+        return gold
+
+    def get_inputs(self, examples: List[Example], gold: List[GoldPair]) -> Optional[List[QAPair]]:
+        """The (question, context) pairs of the gold; None without any (the examples teach nothing)."""
         if not gold:
-            return losses
+            return None
         self._require_model()
         if not self.has_yesno and any(yes is not None for _, _, _, yes in gold):
             raise ValueError(Errors.E312.format(name=self.name))
-        set_dropout_rate(self.model, drop)
-        windows, backprop = self.model.begin_update([(question, context) for question, context, _, _ in gold])
-        loss, d_logits = self.get_loss(examples, windows)
-        backprop(d_logits)
-        if sgd is not None:
-            self.finish_update(sgd)
-        losses[self.name] += loss
-        return losses
+        return [(question, context) for question, context, _, _ in gold]
 
-    def get_loss(self, examples: Iterable[Example], windows: QAWindows) -> Tuple[float, Floats3d]:
+    def get_gold_loss(self, windows: QAWindows, gold: List[GoldPair]) -> Tuple[float, Floats3d]:
         """Cross-entropy of the start and end distributions, marginalised over all gold answer spans.
 
         A window containing no gold answer targets its `[CLS]` token (BERT's SQuAD training). Only
         `[CLS]` and context wordpieces compete in the softmax. A yes/no question's window instead learns
         its no/yes logits at `[CLS]` (counted twice, so that it weighs as much as a start and an end).
         """
-        gold = _gold_pairs(list(examples))
         logits = self.model.ops.to_numpy(windows.logits).astype("float64")
         allowed = windows.offsets[:, :, 0] >= 0
         allowed[:, 0] = True
@@ -379,7 +359,7 @@ class BioBertQA(TrainablePipe):
     ) -> None:
         """Load the base transformer and check the model on a few examples' questions."""
         validate_get_examples(get_examples, "BioBertQA.initialize")
-        sample = [(question, context) for question, context, _, _ in _gold_pairs(list(islice(get_examples(), 10)))]
+        sample = [(question, context) for question, context, _, _ in self.get_gold(self.init_sample(get_examples))]
         self.model.initialize(X=sample or None)
 
     def _require_model(self) -> None:
@@ -464,24 +444,6 @@ def align_candidates(doc: Doc, candidates: Sequence[Candidate], top_k: int) -> L
     return aligned
 
 
-def _gold_pairs(examples: Sequence[Example]) -> List[GoldPair]:
-    """(question, context, gold character spans, P(yes) or None) of every annotated question with gold
-    answers or a yes/no label."""
-    gold: List[GoldPair] = []
-    for eg in examples:
-        reference = eg.reference
-        if not is_annotated(reference, QUESTIONS):
-            continue
-        answers = reference.user_data.get(ANSWERS_KEY, {})
-        yesno = reference.user_data.get(YESNO_KEY, {})
-        for question in get_questions(reference):
-            spans = [(int(start), int(end)) for start, end, *_ in answers.get(question, [])]
-            yes = yesno.get(question)
-            if spans or yes is not None:
-                gold.append((question, reference.text, spans, None if yes is None else float(yes)))
-    return gold
-
-
 def _softmax(scores: numpy.ndarray) -> numpy.ndarray:
     probs = numpy.exp(scores - scores.max())
     return probs / probs.sum()
@@ -526,46 +488,9 @@ def gold_positions(offsets: numpy.ndarray, spans: Sequence[Tuple[int, int]]) -> 
 
 def install_extensions() -> None:
     """`doc._.questions`, `doc._.answers` and `doc._.ask`, installed once."""
-    if not Doc.has_extension("questions"):
-        Doc.set_extension("questions", getter=get_questions, setter=_set_questions)
-    if not Doc.has_extension("answers"):
-        Doc.set_extension("answers", getter=_get_answers)
+    install_qa_extensions()
     if not Doc.has_extension("ask"):
         Doc.set_extension("ask", method=_ask)
-
-
-def get_questions(doc: Doc) -> List[str]:
-    """The questions to answer about `doc` (`doc._.questions`)."""
-    return list(doc.user_data.get(QUESTIONS_KEY, []))
-
-
-def set_qa_data(
-    doc: Doc,
-    questions: Sequence[str],
-    *,
-    answers: Optional[Dict[str, List[List[Any]]]] = None,
-    ids: Optional[Dict[str, str]] = None,
-    types: Optional[Dict[str, str]] = None,
-    yesno: Optional[Dict[str, float]] = None,
-) -> None:
-    """Store questions, answers (question -> [[start_char, end_char, score], ...]), question ids, question
-    types (e.g. "factoid", "list") and yes/no labels (question -> probability of "yes")."""
-    doc.user_data[QUESTIONS_KEY] = [str(question) for question in questions]
-    for key, value in ((ANSWERS_KEY, answers), (QUESTION_IDS_KEY, ids), (QUESTION_TYPES_KEY, types), (YESNO_KEY, yesno)):
-        if value is not None:
-            doc.user_data[key] = value
-
-
-def _set_questions(doc: Doc, questions: Union[str, Sequence[str]]) -> None:
-    set_qa_data(doc, [questions] if isinstance(questions, str) else list(questions))
-
-
-def _get_answers(doc: Doc) -> Dict[str, List[Answer]]:
-    answers = {}
-    for question, raw in doc.user_data.get(ANSWERS_KEY, {}).items():
-        spans = [(doc.char_span(start, end, alignment_mode="expand"), score) for start, end, score in raw]
-        answers[question] = [Answer(span, float(score)) for span, score in spans if span is not None]
-    return answers
 
 
 def _ask(doc: Doc, question: str, top_k: int = BIOASQ_TOP_K) -> List[Answer]:

@@ -1,31 +1,31 @@
 """`biobert_rel`: BioBERT's relation extraction between entity mentions of `doc.ents`, as a spaCy pipe.
 
-Candidates are pairs of mentions from `doc.ents` (the gold entities of the reference in training) and,
-with `spans_keys`, from those span groups too: several NER components of one pipeline each write their
-own group, and a mention one of them found stays a candidate even where another's overlapping entity
-won the place in `doc.ents`. The pairs are made by a registered generator (`spacy_biobert.entity_pairs.v1`: one sentence, `max_distance`,
-`allowed_pairs`). `label_map` translates the entity labels of the pipeline (say `Disease` from a
-BC5CDR NER) into those the model was trained with (`DISEASE` in GAD) before the generator sees them.
-Relations at or above `threshold` are written to the doc as plain data and read back as
-`doc._.relations`, a list of `Relation(head, tail, label, score)`.
+Candidates are pairs of mentions from `doc.ents` and, with `spans_keys`, from those span groups too:
+several NER components of one pipeline each write their own group, and a mention one of them found stays
+a candidate even where another's overlapping entity won the place in `doc.ents`. Training takes them from
+the same source of the reference doc (its gold mentions). The pairs are made by a registered generator
+(`spacy_biobert.entity_pairs.v1`: one sentence, `max_distance`, `allowed_pairs`). `label_map` translates
+the entity labels of the pipeline (say `Disease` from a BC5CDR NER) into those the model was trained with
+(`DISEASE` in GAD) before the generator sees them. Relations at or above `threshold` are stored in the doc
+as plain data (`spacy_biobert.data_classes`) and read back as `doc._.relations`, a list of
+`Relation(head, tail, label, score)`.
 """
-from itertools import islice
-from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import numpy
 from spacy.language import Language
-from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
-from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.training import Example, validate_get_examples
 from spacy.util import registry
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.api import Config, Model
 from thinc.types import Floats2d, Ints2d
 
 from ..annotations import RELATIONS, is_annotated
-from ..data_classes import Relation
+from ..data_classes import PairOffsets, Relation, get_relations, install_relation_extension, pair_offsets, set_relations
 from ..errors import Errors
 from ..metrics.relations import score_relations
+from .base import BioBertPipe
 
 DEFAULT_REL_MODEL = """
 [model]
@@ -45,7 +45,6 @@ upstream = "*"
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_REL_MODEL)["model"]
 
-RELATIONS_KEY = "biobert_relations"
 NO_RELATION = "NO_RELATION"
 
 
@@ -55,6 +54,14 @@ class Candidate(NamedTuple):
     head: Span
     tail: Span
     context: Span
+
+
+class RelationGold(NamedTuple):
+    """The candidate pairs of a training batch, as spans of the predicted docs, and a target row of
+    label probabilities per pair (in the order of `output_labels`)."""
+
+    candidates: List[List[Candidate]]
+    targets: Floats2d
 
 
 CandidateGenerator = Callable[[Doc, Sequence[Span], Sequence[str]], List[Candidate]]
@@ -99,35 +106,6 @@ def create_entity_pairs(
         return candidates
 
     return entity_pairs
-
-
-def install_extensions() -> None:
-    """Add `Doc._.relations` once: a getter over the plain data stored in `doc.user_data`."""
-    if not Doc.has_extension("relations"):
-        Doc.set_extension("relations", getter=get_relations)
-
-
-def encode_relation(head: Span, tail: Span, label: str, score: float) -> Dict:
-    """A relation as msgpack-serialisable data: token offsets and labels of both mentions."""
-    return {
-        "head": [head.start, head.end, head.label_],
-        "tail": [tail.start, tail.end, tail.label_],
-        "label": label,
-        "score": float(score),
-    }
-
-
-def get_relations(doc: Doc) -> List[Relation]:
-    """`doc._.relations`: the stored relations with their mentions rebuilt as Spans of `doc`."""
-    return [
-        Relation(
-            Span(doc, data["head"][0], data["head"][1], label=data["head"][2]),
-            Span(doc, data["tail"][0], data["tail"][1], label=data["tail"][2]),
-            data["label"],
-            data["score"],
-        )
-        for data in doc.user_data.get(RELATIONS_KEY, [])
-    ]
 
 
 @Language.factory(
@@ -183,13 +161,13 @@ def make_rel_scorer() -> Callable[..., Dict[str, float]]:
     return score_rel
 
 
-def score_rel(examples: Iterable[Example], **kwargs) -> Dict[str, float]:
+def score_rel(examples: Iterable[Example], **kwargs: Any) -> Dict[str, float]:
     """Micro P/R/F1 of the predicted relations against the gold ones (head, tail and label must match)."""
-    prf = score_relations(examples, user_data_key=RELATIONS_KEY)
-    return {"rel_p": prf.precision, "rel_r": prf.recall, "rel_f": prf.f1}
+    prf = score_relations(examples)
+    return {"rel_p": prf.precision, "rel_r": prf.recall, "rel_f": prf.fscore}
 
 
-class BioBertRelationExtractor(TrainablePipe):
+class BioBertRelationExtractor(BioBertPipe[RelationGold]):
     """Classify candidate entity pairs from a shared transformer's token vectors into relation labels."""
 
     def __init__(
@@ -204,18 +182,12 @@ class BioBertRelationExtractor(TrainablePipe):
         spans_keys: Sequence[str] = (),
         scorer: Optional[Callable] = score_rel,
     ) -> None:
-        self.vocab = vocab
-        self.model = model
-        self.name = name
+        super().__init__(
+            vocab, model, name, labels=[], label_map=dict(label_map), spans_keys=list(spans_keys), threshold=threshold
+        )
         self.candidates = candidates
         self.scorer = scorer
-        self.cfg = {
-            "labels": [],
-            "label_map": dict(label_map),
-            "spans_keys": list(spans_keys),
-            "threshold": threshold,
-        }
-        install_extensions()
+        install_relation_extension()
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -254,7 +226,7 @@ class BioBertRelationExtractor(TrainablePipe):
         return sorted(unique.values(), key=lambda span: (span.start, span.end))
 
     def predict(self, docs: Iterable[Doc]) -> Tuple[List[List[Candidate]], Floats2d]:
-        """Score the candidate pairs of each doc's entities: (candidates per doc, scores a pair)."""
+        """Score the candidate pairs of each doc's mentions: (candidates per doc, scores a pair)."""
         if not self.labels:
             raise ValueError(Errors.E201.format(name=self.name))
         docs = list(docs)
@@ -276,54 +248,20 @@ class BioBertRelationExtractor(TrainablePipe):
             for cand in doc_cands:
                 for j in range(first, len(labels)):
                     if scores[row, j] >= threshold:
-                        relations.append(encode_relation(cand.head, cand.tail, labels[j], scores[row, j]))
+                        relations.append(Relation(cand.head, cand.tail, labels[j], scores[row, j]))
                 row += 1
-            doc.user_data[RELATIONS_KEY] = relations
+            set_relations(doc, relations)
 
-    def update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Optimizer] = None,
-        losses: Optional[Dict[str, float]] = None,
-    ) -> Dict[str, float]:
-        """Learn from the gold entity pairs of the examples marked for relations; others add no loss."""
-        if losses is None:
-            losses = {}
-        losses.setdefault(self.name, 0.0)
-        examples = list(examples)
-        validate_examples(examples, "BioBertRelationExtractor.update")
-        if not any(len(eg.predicted) for eg in examples):
-            return losses
-        set_dropout_rate(self.model, drop)
-        candidates, _ = self._gold_instances(examples)
-        docs = [eg.predicted for eg in examples]
-        scores, backprop = self.model.begin_update((docs, [_pair_rows(c) for c in candidates]))
-        loss, d_scores = self.get_loss(examples, scores)
-        backprop(d_scores)
-        if sgd is not None:
-            self.finish_update(sgd)
-        losses[self.name] += loss
-        return losses
+    def gold_labels(self, example: Example) -> Iterable[str]:
+        """The labels of the reference's relations, where it is marked for relations."""
+        if not is_annotated(example.reference, RELATIONS):
+            return []
+        return [relation.label for relation in get_relations(example.reference)]
 
-    def get_loss(self, examples: Iterable[Example], scores: Floats2d) -> Tuple[float, Floats2d]:
-        """Cross-entropy against the gold labels: categorical (softmax) or binary (multi-label), mean a pair."""
-        _, targets = self._gold_instances(list(examples))
-        ops = self.model.ops
-        if not len(targets):
-            return 0.0, ops.alloc2f(*scores.shape)
-        truth = ops.asarray2f(targets)
-        probs = ops.xp.clip(scores, 1e-8, 1 - 1e-8)
-        if self.multi_label:
-            loss = -(truth * ops.xp.log(probs) + (1 - truth) * ops.xp.log(1 - probs)).sum()
-        else:
-            loss = -(truth * ops.xp.log(probs)).sum()
-        n_pairs = scores.shape[0]
-        return float(loss) / n_pairs, (scores - truth) / n_pairs
-
-    def _gold_instances(self, examples: List[Example]) -> Tuple[List[List[Candidate]], Floats2d]:
-        """Candidates from each reference's gold entities, as spans of the predicted doc, with targets."""
+    def get_gold(self, examples: List[Example]) -> RelationGold:
+        """The candidate pairs of each reference marked for relations, made from its mentions as `predict`
+        makes them from a doc's, as spans of the predicted doc, with their targets; the other examples add
+        no pair (so no loss)."""
         labels = self.output_labels
         index = {label: i for i, label in enumerate(labels)}
         candidates: List[List[Candidate]] = []
@@ -332,12 +270,12 @@ class BioBertRelationExtractor(TrainablePipe):
             doc_cands = []
             if is_annotated(eg.reference, RELATIONS):
                 gold = _gold_labels(eg.reference)
-                for cand in self.find_candidates(eg.reference, eg.reference.ents):
+                for cand in self.find_candidates(eg.reference, self.mentions(eg.reference)):
                     mapped = _to_predicted(eg.predicted, cand)
                     if mapped is None:
                         continue
                     doc_cands.append(mapped)
-                    found = gold.get(_char_key(cand.head, cand.tail), set()) & set(self.labels)
+                    found = gold.get(pair_offsets(cand.head, cand.tail), set()) & set(self.labels)
                     target = numpy.zeros((len(labels),), dtype="f")
                     for label in found:
                         target[index[label]] = 1.0
@@ -348,7 +286,29 @@ class BioBertRelationExtractor(TrainablePipe):
                             target[index[NO_RELATION]] = 1.0
                     targets.append(target)
             candidates.append(doc_cands)
-        return candidates, numpy.asarray(targets, dtype="f").reshape((-1, len(labels)))
+        return RelationGold(candidates, numpy.asarray(targets, dtype="f").reshape((-1, len(labels))))
+
+    def get_inputs(self, examples: List[Example], gold: RelationGold) -> Optional[Tuple[List[Doc], List[Ints2d]]]:
+        """The predicted docs with the rows of their gold candidates, also for a batch without any: the
+        shared transformer updates only once the last of its listeners has passed its gradient back.
+        None when all docs are empty."""
+        if not any(len(eg.predicted) for eg in examples):
+            return None
+        return [eg.predicted for eg in examples], [_pair_rows(doc_cands) for doc_cands in gold.candidates]
+
+    def get_gold_loss(self, scores: Floats2d, gold: RelationGold) -> Tuple[float, Floats2d]:
+        """Cross-entropy against the gold labels: categorical (softmax) or binary (multi-label), mean a pair."""
+        ops = self.model.ops
+        if not len(gold.targets):
+            return 0.0, ops.alloc2f(*scores.shape)
+        truth = ops.asarray2f(gold.targets)
+        probs = ops.xp.clip(scores, 1e-8, 1 - 1e-8)
+        if self.multi_label:
+            loss = -(truth * ops.xp.log(probs) + (1 - truth) * ops.xp.log(1 - probs)).sum()
+        else:
+            loss = -(truth * ops.xp.log(probs)).sum()
+        n_pairs = scores.shape[0]
+        return float(loss) / n_pairs, (scores - truth) / n_pairs
 
     def initialize(
         self,
@@ -357,22 +317,15 @@ class BioBertRelationExtractor(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[List[str]] = None,
     ) -> None:
-        """Take the relation labels from `labels` (or those added and found in the data), size the output
-        and initialise the model."""
+        """Add the relation labels of `labels`, or else those found in the data, to the labels already added
+        with `add_label`, size the output and initialise the model."""
         validate_get_examples(get_examples, "BioBertRelationExtractor.initialize")
-        if labels is None:
-            labels = set(self.labels) | {
-                data["label"]
-                for eg in get_examples()
-                if is_annotated(eg.reference, RELATIONS)
-                for data in eg.reference.user_data.get(RELATIONS_KEY, [])
-            }
-        if not labels:
+        self.initialize_labels(get_examples, labels)
+        if not self.labels:
             raise ValueError(Errors.E202.format(name=self.name))
-        self.cfg["labels"] = sorted(set(labels))
         self.model.set_dim("nO", len(self.output_labels))
-        sample = list(islice(get_examples(), 10))
-        candidates, _ = self._gold_instances(sample)
+        sample = self.init_sample(get_examples)
+        candidates = self.get_gold(sample).candidates
         self.model.initialize(X=([eg.predicted for eg in sample], [_pair_rows(c) for c in candidates]))
 
 
@@ -384,17 +337,11 @@ def _pair_rows(candidates: Sequence[Candidate]) -> Ints2d:
     return numpy.asarray(rows, dtype="i").reshape((-1, 6))
 
 
-def _char_key(head: Span, tail: Span) -> Tuple[int, int, int, int]:
-    return (head.start_char, head.end_char, tail.start_char, tail.end_char)
-
-
-def _gold_labels(doc: Doc) -> Dict[Tuple[int, int, int, int], Set[str]]:
+def _gold_labels(doc: Doc) -> Dict[PairOffsets, Set[str]]:
     """The gold relation labels of a reference doc by the character offsets of (head, tail)."""
-    gold: Dict[Tuple[int, int, int, int], Set[str]] = {}
-    for data in doc.user_data.get(RELATIONS_KEY, []):
-        head = doc[data["head"][0] : data["head"][1]]
-        tail = doc[data["tail"][0] : data["tail"][1]]
-        gold.setdefault(_char_key(head, tail), set()).add(data["label"])
+    gold: Dict[PairOffsets, Set[str]] = {}
+    for relation in get_relations(doc):
+        gold.setdefault(pair_offsets(relation.head, relation.tail), set()).add(relation.label)
     return gold
 
 

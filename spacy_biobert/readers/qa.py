@@ -34,8 +34,8 @@ from spacy.training import Example
 from spacy.util import SimpleFrozenList, registry
 
 from ..annotations import QUESTIONS, mark_annotated
+from ..data_classes import set_qa_data
 from ..errors import Errors, Warnings
-from ..pipeline.qa import set_qa_data
 from .text import read_text
 
 BIOASQ_EXTRACTIVE_TYPES = ("factoid", "list")

@@ -7,6 +7,7 @@ scored on gold mentions as BioBERT is; set `predicted_ents = false` when a NER i
 is to find them.
 """
 import json
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -16,8 +17,8 @@ from spacy.training import Example
 from spacy.util import registry
 
 from ..annotations import GIVEN_PAIRS, RELATIONS, mark_annotated
+from ..data_classes import Relation, install_relation_extension, set_relations
 from ..errors import CorpusError, Errors
-from ..pipeline.rel import RELATIONS_KEY, encode_relation, install_extensions
 from .text import read_lines
 
 DEFAULT_PLACEHOLDERS = (("@GENE$", "GENE"), ("@DISEASE$", "DISEASE"))
@@ -74,7 +75,7 @@ def placeholder_doc(
     `placeholders` holds two (placeholder, entity label) pairs: the relation's head first, then its tail.
     The text between placeholders is tokenised by `nlp`'s tokenizer; `positive_label=None` means no relation.
     """
-    install_extensions()
+    install_relation_extension()
     if len(placeholders) != 2 or any(len(pair) != 2 for pair in placeholders):
         raise ValueError(Errors.E010.format(placeholders=placeholders))
     found = []
@@ -98,7 +99,7 @@ def placeholder_doc(
     ents = [Span(doc, ent_tokens[p], ent_tokens[p] + 1, label=label) for p, label in placeholders]
     doc.ents = sorted(ents)
     if positive_label is not None:
-        doc.user_data[RELATIONS_KEY] = [encode_relation(ents[0], ents[1], positive_label, 1.0)]
+        set_relations(doc, [Relation(ents[0], ents[1], positive_label, 1.0)])
     mark_annotated(doc, [RELATIONS, GIVEN_PAIRS])
     return doc
 
@@ -134,14 +135,14 @@ def create_re_tsv_reader(
     limit (int): read at most this many rows; 0 for all.
     allow_empty (bool): accept an empty file (0 examples) instead of raising an error.
     """
+    labels = {POSITIVE_VALUE: positive_label, NEGATIVE_VALUE: None}
 
     def read(nlp: Language) -> Iterator[Example]:
-        for i, row in enumerate(read_re_tsv(path, allow_empty=allow_empty)):
-            if limit and i >= limit:
-                break
-            label = positive_label if row.label == POSITIVE_VALUE else None
-            reference = placeholder_doc(nlp, row.sentence, placeholders, label, path=path, line=row.line)
-            yield Example(_predicted(reference, predicted_ents), reference)
+        references = (
+            placeholder_doc(nlp, row.sentence, placeholders, labels[row.label], path=path, line=row.line)
+            for row in read_re_tsv(path, allow_empty=allow_empty)
+        )
+        return _examples(references, predicted_ents, limit)
 
     return read
 
@@ -214,7 +215,7 @@ def record_doc(
 
     With `spans_key`, the doc is also marked as NER gold for that key (its entities are complete).
     """
-    install_extensions()
+    install_relation_extension()
     doc = nlp.make_doc(record.text)
     spans: List[Span] = []
     for start, end, label in record.entities:
@@ -228,9 +229,7 @@ def record_doc(
     except ValueError:
         raise CorpusError.bad_line(path, record.line, "entities that do not overlap",
                                    [(s.start_char, s.end_char, s.label_) for s in spans]) from None
-    doc.user_data[RELATIONS_KEY] = [
-        encode_relation(spans[head], spans[tail], label, 1.0) for head, tail, label in record.relations
-    ]
+    set_relations(doc, [Relation(spans[head], spans[tail], label, 1.0) for head, tail, label in record.relations])
     mark_annotated(doc, [RELATIONS] + ([spans_key] if spans_key else []))
     return doc
 
@@ -261,13 +260,17 @@ def create_rel_jsonl_reader(
     """
 
     def read(nlp: Language) -> Iterator[Example]:
-        for i, record in enumerate(read_rel_jsonl(path, allow_empty=allow_empty)):
-            if limit and i >= limit:
-                break
-            reference = record_doc(nlp, record, path, spans_key)
-            yield Example(_predicted(reference, predicted_ents), reference)
+        records = read_rel_jsonl(path, allow_empty=allow_empty)
+        return _examples((record_doc(nlp, record, path, spans_key) for record in records), predicted_ents, limit)
 
     return read
+
+
+def _examples(references: Iterable[Doc], predicted_ents: bool, limit: int) -> Iterator[Example]:
+    """An Example for each of the first `limit` reference docs (all for 0), its predicted doc made by
+    `_predicted`."""
+    for reference in islice(references, limit or None):
+        yield Example(_predicted(reference, predicted_ents), reference)
 
 
 def _predicted(reference: Doc, with_ents: bool) -> Doc:
