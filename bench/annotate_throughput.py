@@ -27,7 +27,7 @@ import torch
 from spacy.language import Language
 from spacy.training import Example
 
-from spacy_biobert.annotate import annotate
+from spacy_biobert.annotate import AnnotateSettings, annotate
 from spacy_biobert.base_model import OFFLINE_BASE_MODEL, resolve_base_model
 
 DEFAULT_ABSTRACTS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "qa" / "BioASQ"
@@ -138,7 +138,7 @@ def time_annotate(nlp: Language, texts: Sequence[str], batch_size: int) -> float
         lines = (json.dumps({"id": str(i), "text": text}) + "\n" for i, text in enumerate(texts))
         inp.write_text("".join(lines), encoding="utf8")
         start = time.perf_counter()
-        summary = annotate(nlp, inp, Path(tmp) / "out.jsonl", batch_size=batch_size, progress=False)
+        summary = annotate(nlp, inp, Path(tmp) / "out.jsonl", AnnotateSettings(batch_size=batch_size, progress=False))
         seconds = time.perf_counter() - start
     assert summary.documents == len(texts), summary
     return seconds

@@ -65,6 +65,14 @@ def score(gold: List[List[str]], predicted: List[List[str]]) -> Dict[str, float]
     return {"p": typed.precision, "r": typed.recall, "f": typed.fscore, "untyped_f": untyped.fscore}
 
 
+def spans_to_tags(n_tokens: int, spans: Sequence[Any]) -> List[str]:
+    """IOB2 tags for non-overlapping spans of a doc of `n_tokens` tokens."""
+    tags = ["O"] * n_tokens
+    for span in spans:
+        tags[span.start : span.end] = [f"B-{span.label_}"] + [f"I-{span.label_}"] * (len(span) - 1)
+    return tags
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -79,8 +87,6 @@ def run_spacy(args: argparse.Namespace, system: str) -> Dict[str, Any]:
     from spacy.cli.train import train
     from spacy.tokens import Doc
     from spacy.util import load_config
-
-    from spacy_biobert.evaluation.ner import spans_to_tags
 
     train_sents = read(args.train)
     steps = steps_for(args, len(train_sents))

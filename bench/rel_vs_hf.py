@@ -40,6 +40,7 @@ def run_biobert_rel(args: argparse.Namespace, fold: Path) -> Dict[str, float]:
         "paths.train": str(fold / "train.tsv"),
         "paths.dev": str(fold / "test.tsv"),
         "corpora.train.limit": args.train_limit,
+        "corpora.dev.limit": args.test_limit,
         "training.max_steps": args.steps - 1,  # spaCy counts steps from 0: max_steps + 1 updates
         "training.batcher.size": args.batch_size,
         "training.optimizer.learn_rate.initial_rate": args.lr,
@@ -47,7 +48,7 @@ def run_biobert_rel(args: argparse.Namespace, fold: Path) -> Dict[str, float]:
         "training.optimizer.learn_rate.total_steps": args.steps,
         "system.seed": args.seed,
     }
-    row = train_and_test(Path(args.config), overrides, test_limit=args.test_limit)
+    row = train_and_test(Path(args.config), overrides)
     return {
         "p": row["rel_p"], "r": row["rel_r"], "f": row["rel_f"],
         "train_sents_per_s": args.steps * args.batch_size / row["train_s"],

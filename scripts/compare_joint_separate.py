@@ -17,6 +17,7 @@ from spacy.tokens import Doc
 
 from spacy_biobert.evaluation import ner as ner_eval
 from spacy_biobert.evaluation import rel as rel_eval
+from spacy_biobert.evaluation.settings import NERSettings
 from spacy_biobert.readers.ner import read_iob_sentences
 
 NER_SETS: List[Tuple[str, str]] = [("ner_ncbi", "NCBI-disease"), ("ner_bc5cdr", "BC5CDR"), ("ner_bc2gm", "BC2GM")]
@@ -26,7 +27,7 @@ def scores(ner_model: Path, rel_model: Path, assets: Path, gad_fold: int) -> Dic
     """Entity F1 per NER corpus (test split) and GAD relation F1, in percent."""
     result = {}
     for key, corpus in NER_SETS:
-        evaluated = ner_eval.evaluate(str(ner_model), assets / "ner" / corpus / "test.tsv", spans_key=key)
+        evaluated = ner_eval.evaluate(str(ner_model), assets / "ner" / corpus / "test.tsv", NERSettings(spans_key=key))
         result[corpus] = 100 * evaluated["scores"]["ents_f"]
     evaluated = rel_eval.evaluate(str(rel_model), assets / "re" / "GAD" / str(gad_fold) / "test.tsv")
     result["GAD"] = 100 * evaluated["scores"]["rel_f"]

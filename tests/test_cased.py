@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import spacy
 
-from spacy_biobert.annotate import annotate
+from spacy_biobert.annotate import AnnotateSettings, annotate
 from spacy_biobert.base_model import write_base_model_with_info
 from spacy_biobert.pretraining import PretrainingSettings, pretrain
 
@@ -64,7 +64,7 @@ def test_cased_release_through_pretrain_train_annotate(tmp_path: Path) -> None:
     docs = [{"id": "short", "text": SENTENCES[0][0]}, {"id": "long", "text": _long_wordpiece_text()}]
     assert len(tokenizer.tokenize(" ".join(docs[1]["text"].split()[:128]))) > 512
     inputs.write_text("".join(json.dumps(doc) + "\n" for doc in docs), encoding="utf8")
-    summary = annotate(model, inputs, tmp_path / "out.jsonl", progress=False)
+    summary = annotate(model, inputs, tmp_path / "out.jsonl", AnnotateSettings(progress=False))
     assert (summary.documents, summary.errors) == (2, 0)
     records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf8").splitlines()]
     assert [record["text"] for record in records] == [doc["text"] for doc in docs]

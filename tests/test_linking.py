@@ -8,7 +8,7 @@ import spacy
 from spacy.language import Language
 from typer.testing import CliRunner
 
-from spacy_biobert.annotate import annotate
+from spacy_biobert.annotate import AnnotateSettings, annotate
 from spacy_biobert.annotate.writers import write_records
 from spacy_biobert.cli import app
 from spacy_biobert.errors import CorpusError
@@ -180,9 +180,9 @@ def test_annotate_writes_concept_ids(kb_dir: Path, tmp_path: Path) -> None:
     linker_pipeline(kb_dir).to_disk(tmp_path / "pipeline")
     inputs = tmp_path / "in.pubtator"
     inputs.write_text("9|t|Breast cancer risk.\n9|a|Ovarian cancers too.\n\n", encoding="utf8")
-    annotate(tmp_path / "pipeline", inputs, tmp_path / "out.pubtator", progress=False)
+    annotate(tmp_path / "pipeline", inputs, tmp_path / "out.pubtator", AnnotateSettings(progress=False))
     rows = [line.split("\t") for line in (tmp_path / "out.pubtator").read_text(encoding="utf8").splitlines() if "\t" in line]
     assert [(row[3], row[5]) for row in rows] == [("Breast cancer", "D001943"), ("Ovarian cancers", "D010051")]
-    annotate(tmp_path / "pipeline", inputs, tmp_path / "out.jsonl", progress=False)
+    annotate(tmp_path / "pipeline", inputs, tmp_path / "out.jsonl", AnnotateSettings(progress=False))
     record = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf8").splitlines()[0])
     assert [e["concept_id"] for e in record["entities"]] == ["D001943", "D010051"]

@@ -53,7 +53,7 @@ def test_typed_scores():
 def test_untyped_scores_strip_types_before_chunking():
     # gold 5, predicted 6 (B-Chemical I-Disease is one entity once untyped), correct 4
     score = score_tag_sequences(GOLD, PRED, typed=False).total
-    assert (score.correct, score.predicted, score.gold) == (4, 6, 5)
+    assert (score.tp, score.tp + score.fp, score.tp + score.fn) == (4, 6, 5)
     assert score.precision == pytest.approx(4 / 6)
     assert score.recall == pytest.approx(4 / 5)
     assert score.fscore == pytest.approx(8 / 11)

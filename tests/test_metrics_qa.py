@@ -117,3 +117,34 @@ def test_bioasq_yesno_scores_worked_example():
     # A missing prediction is wrong and counts for neither class.
     missing = bioasq_yesno_scores({"a": "yes"}, {"a": "yes", "b": "no"})
     assert missing["acc"] == 0.5 and missing["no_f"] == 0.0 and missing["yes_f"] == 1.0
+
+
+# The official SQuAD v1.1 evaluate script's `normalize_answer`: lower case, then drop ASCII punctuation, then
+# the articles a/an/the as whole words, then collapse whitespace. The order matters (worked out by hand).
+OFFICIAL_NORMALIZED = [
+    ("The Cat's hat!", "cats hat"),  # the apostrophe goes before "the" is removed
+    ("the-a-an", "theaan"),  # hyphens removed first: one word, no article left
+    ("A. B. C.", "b c"),  # "a." becomes the article "a"
+    ("Anthem of the Theatre", "anthem of theatre"),  # articles only as whole words
+    ("BCR\u2013ABL (p210)", "bcr\u2013abl p210"),  # the en dash is not ASCII punctuation
+    ("\tthe\nkinase  ", "kinase"),
+    ("an_apple", "anapple"),  # "_" is punctuation
+    ("\u00dcber the caf\u00e9", "\u00fcber caf\u00e9"),
+]
+
+
+@pytest.mark.parametrize("text,expected", OFFICIAL_NORMALIZED)
+def test_squad_normalisation_matches_the_official_script(text, expected):
+    from transformers.data.metrics.squad_metrics import normalize_answer
+
+    assert normalize_squad_answer(text) == expected
+    assert normalize_answer(text) == expected  # transformers' port of the official script agrees
+
+
+def test_squad_f1_counts_repeated_tokens_as_the_official_script():
+    from transformers.data.metrics.squad_metrics import compute_exact, compute_f1
+
+    # pred {kinase: 2, inhibitor: 1}, gold {kinase: 3, inhibitor: 1}: 3 common; P = 1, R = 3/4, F1 = 6/7.
+    assert squad_f1("kinase kinase inhibitor", ["kinase inhibitor kinase kinase"]) == pytest.approx(6 / 7)
+    assert compute_f1("kinase inhibitor kinase kinase", "kinase kinase inhibitor") == pytest.approx(6 / 7)
+    assert squad_exact_match("The  Kinase.", ["kinase"]) == compute_exact("kinase", "The  Kinase.") == 1.0

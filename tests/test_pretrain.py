@@ -332,3 +332,24 @@ def test_torchrun_two_ranks_agree(tiny_bert, tmp_path):
     first, second = metrics["rank_checksums"]
     assert first == second
     assert metrics["heldout"]["after"]["loss"] < metrics["heldout"]["before"]["loss"]
+
+
+@pytest.mark.parametrize(
+    "name,pretraining,annotate",
+    [
+        ("a.txt", "text", "text"),
+        ("a.TXT.gz", "text", "text"),
+        ("a.jsonl.gz", "jsonl", "jsonl"),
+        ("a.xml.gz", "pubmed", "pubmed"),
+        ("README", "text", None),  # a name without suffix is text to pretraining, unknown to annotate
+        ("a.gz", "text", None),
+        ("a.pubtator", None, "pubtator"),
+        ("a.csv", None, None),
+    ],
+)
+def test_one_format_rule_for_pretraining_and_annotate(name, pretraining, annotate):
+    from spacy_biobert.annotate.inputs import file_format
+    from spacy_biobert.pretraining.corpus import corpus_format
+
+    assert corpus_format(Path(name)) == pretraining
+    assert file_format(Path(name)) == annotate

@@ -8,7 +8,7 @@ from spacy.util import registry
 from spacy_biobert.annotations import is_annotated
 from spacy_biobert.errors import CorpusError
 from spacy_biobert.metrics.entities import iob_to_spans
-from spacy_biobert.readers.ner import create_biobert_ner_reader, create_iob_tsv_reader, read_iob_sentences
+from spacy_biobert.readers.ner import create_iob_tsv_reader, read_iob_sentences
 
 TYPED = "Tamoxifen\tB-Chemical\nlowers\tO\nbreast\tB-Disease\ncancer\tI-Disease\nrisk\tO\n\n\n" "BRCA1\tO\nmutations\tO\n\n"
 IOBES = "a\tS-Gene\nb\tB-Disease\nc\tE-Disease\nd\tO\n"
@@ -28,7 +28,7 @@ def nlp():
 
 def test_readers_are_registered():
     assert registry.readers.get("spacy_biobert.IOBTsvReader.v1") is create_iob_tsv_reader
-    assert registry.readers.get("spacy_biobert.BioBertNERReader.v1") is create_biobert_ner_reader
+    assert registry.readers.get("spacy_biobert.BioBertNERReader.v1") is create_iob_tsv_reader
 
 
 def test_typed_reader_gives_one_example_a_sentence(tmp_path, nlp):
@@ -59,7 +59,7 @@ def test_inside_after_outside_starts_an_entity_as_in_conlleval(tmp_path, nlp):
 
 def test_untyped_reader_types_entities_with_label(tmp_path, nlp):
     path = write(tmp_path, "test.tsv", UNTYPED)
-    examples = list(create_biobert_ner_reader(path, label="Disease")(nlp))
+    examples = list(create_iob_tsv_reader(path, label="Disease")(nlp))
     assert [(e.text, e.label_) for e in examples[0].reference.ents] == [("ataxia telangiectasia", "Disease")]
     assert len(examples) == 2
     assert list(read_iob_sentences(path, label="Disease"))[0][1] == ["O", "O", "B-Disease", "I-Disease"]
@@ -93,7 +93,7 @@ def test_malformed_typed_line_names_file_and_line(tmp_path, nlp, text, line):
 def test_untyped_reader_rejects_typed_tags(tmp_path, nlp):
     path = write(tmp_path, "bad.tsv", "a\tO\nb\tB-Disease\n")
     with pytest.raises(CorpusError, match=rf"{path}, line 2"):
-        list(create_biobert_ner_reader(path, label="Disease")(nlp))
+        list(create_iob_tsv_reader(path, label="Disease")(nlp))
 
 
 def test_missing_path_empty_folder_and_bad_label(tmp_path):
@@ -102,7 +102,7 @@ def test_missing_path_empty_folder_and_bad_label(tmp_path):
     with pytest.raises(CorpusError, match=r"\[E004\]"):
         create_iob_tsv_reader(tmp_path)
     with pytest.raises(ValueError, match=r"\[E005\]"):
-        create_biobert_ner_reader(write(tmp_path, "x.tsv", UNTYPED), label="")
+        create_iob_tsv_reader(write(tmp_path, "x.tsv", UNTYPED), label="")
 
 
 def test_shared_corpora_counts(shared_data):

@@ -346,6 +346,7 @@ def test_evaluate_trained_pipeline(trained, tmp_path):
 
 def test_cross_validation_smoke(tiny_bert, tmp_path):
     from spacy_biobert.evaluation.rel import evaluate
+    from spacy_biobert.evaluation.settings import RelSettings
 
     for fold in ("1", "2"):
         (tmp_path / "GAD" / fold).mkdir(parents=True)
@@ -353,14 +354,14 @@ def test_cross_validation_smoke(tiny_bert, tmp_path):
         write_tsv(tmp_path / "GAD" / fold / "test.tsv", TRAIN_TSV, header=True)
     config = Path(__file__).resolve().parent.parent / "configs" / "rel.cfg"
     overrides = {"paths.base_model": str(tiny_bert), "training.max_steps": 2}
-    results = evaluate(str(config), tmp_path / "GAD", folds=2, overrides=overrides)
+    results = evaluate(str(config), tmp_path / "GAD", RelSettings(folds=2, overrides=overrides))
     assert [row["fold"] for row in results["rows"]] == ["1", "2"]
     assert [row["test_rows"] for row in results["rows"]] == [4, 4]
     assert results["scores"]["folds"] == 2
     mean_f = sum(row["rel_f"] for row in results["rows"]) / 2
     assert results["scores"]["rel_f"] == pytest.approx(mean_f)
     with pytest.raises(ValueError, match="E205"):
-        evaluate(str(config), tmp_path / "GAD" / "1" / "train.tsv", folds=1)
+        evaluate(str(config), tmp_path / "GAD" / "1" / "train.tsv", RelSettings(folds=1))
 
 
 E2E_TEXTS = [

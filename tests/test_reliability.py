@@ -22,11 +22,11 @@ import spacy
 from spacy.language import Language
 from typer.testing import CliRunner
 
-from spacy_biobert.annotate import annotate
+from spacy_biobert.annotate import AnnotateSettings, annotate
 from spacy_biobert.annotate.lock import OutputLock
 from spacy_biobert.cli import app
 from spacy_biobert.errors import AnnotateError, CorpusError
-from spacy_biobert.readers.ner import create_biobert_ner_reader, create_iob_tsv_reader, read_iob_sentences
+from spacy_biobert.readers.ner import create_iob_tsv_reader, read_iob_sentences
 from spacy_biobert.readers.qa import read_squad
 from spacy_biobert.readers.rel import create_re_tsv_reader, create_rel_jsonl_reader, read_re_tsv, read_rel_jsonl
 
@@ -177,9 +177,9 @@ def test_locked_output_refused_in_process(model_dir: Path, tmp_path: Path) -> No
     out = tmp_path / "out.jsonl"
     with OutputLock(out):
         with pytest.raises(AnnotateError, match=rf"E515.*process {os.getpid()}"):
-            annotate(model_dir, inp, out, progress=False)
+            annotate(model_dir, inp, out, AnnotateSettings(progress=False))
     assert not out.exists()
-    assert annotate(model_dir, inp, out, progress=False).documents == 3
+    assert annotate(model_dir, inp, out, AnnotateSettings(progress=False)).documents == 3
 
 
 @pytest.mark.slow
@@ -243,7 +243,7 @@ def _interrupted_run(tmp_path: Path, model: Any) -> Dict[str, Path]:
     out = tmp_path / "out.jsonl"
     nlp = make_nlp("reliability_interrupt") if model is None else model
     with pytest.raises(KeyboardInterrupt):
-        annotate(nlp, folder, out, shard_size=2, batch_size=1, progress=False)
+        annotate(nlp, folder, out, AnnotateSettings(shard_size=2, batch_size=1, progress=False))
     assert not out.exists()
     return {"folder": folder, "first": first, "second": second, "out": out}
 
@@ -265,8 +265,9 @@ def test_resume_refuses_edited_input(tmp_path: Path, which: str, keep_mtime: boo
     run = _interrupted_run(tmp_path, None)
     _same_size_edit(run[which], keep_mtime)
     with pytest.raises(AnnotateError, match=rf"E517.*{run[which].name}"):
-        annotate(make_nlp(), run["folder"], run["out"], shard_size=2, progress=False)
-    summary = annotate(make_nlp(), run["folder"], run["out"], shard_size=2, overwrite=True, progress=False)
+        annotate(make_nlp(), run["folder"], run["out"], AnnotateSettings(shard_size=2, progress=False))
+    summary = annotate(make_nlp(), run["folder"], run["out"],
+                       AnnotateSettings(shard_size=2, overwrite=True, progress=False))
     assert summary.documents == 10
     assert "XXXXX" in run["out"].read_text(encoding="utf8")
 
@@ -275,7 +276,8 @@ def test_resume_accepts_touched_input(tmp_path: Path) -> None:
     """A file read whole and only touched since (same bytes, new mtime) does not block the resume."""
     run = _interrupted_run(tmp_path, None)
     os.utime(run["first"], ns=(0, run["first"].stat().st_mtime_ns + 10**9))
-    assert annotate(make_nlp(), run["folder"], run["out"], shard_size=2, progress=False).documents == 10
+    summary = annotate(make_nlp(), run["folder"], run["out"], AnnotateSettings(shard_size=2, progress=False))
+    assert summary.documents == 10
 
 
 def test_resume_refuses_retrained_model(tmp_path: Path) -> None:
@@ -288,16 +290,16 @@ def test_resume_refuses_retrained_model(tmp_path: Path) -> None:
     write_jsonl(folder / "a.jsonl", ["BRCA1 a.", "BRCA1 b.", "STOP", "BRCA1 d."])
     out = tmp_path / "out.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        annotate(model, folder, out, shard_size=2, batch_size=1, progress=False)
+        annotate(model, folder, out, AnnotateSettings(shard_size=2, batch_size=1, progress=False))
     retrained = spacy.blank("en")
     retrained.add_pipe("entity_ruler").add_patterns([{"label": "OTHER", "pattern": "BRCA1"}])
     time.sleep(0.01)
     retrained.to_disk(model)
     with pytest.raises(AnnotateError, match=rf"E518.*{model}"):
-        annotate(model, folder, out, shard_size=2, progress=False)
+        annotate(model, folder, out, AnnotateSettings(shard_size=2, progress=False))
     result = cli("annotate", model, folder, out, "--shard-size", "2", "--no-progress")
     assert_one_line_error(result, "E518")
-    assert annotate(model, folder, out, shard_size=2, overwrite=True, progress=False).documents == 4
+    assert annotate(model, folder, out, AnnotateSettings(shard_size=2, overwrite=True, progress=False)).documents == 4
     assert {e["label"] for r in read_jsonl(out) for e in r["entities"]} == {"OTHER"}
 
 
@@ -324,7 +326,7 @@ def test_sigkill_then_resume_is_lossless(model_dir: Path, tmp_path: Path, point:
     resumed = subprocess.run(command, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     reference = tmp_path / "reference" / "out.jsonl"
-    annotate(model_dir, folder, reference, shard_size=5, progress=False)
+    annotate(model_dir, folder, reference, AnnotateSettings(shard_size=5, progress=False))
     assert out.read_bytes() == reference.read_bytes()
     errors = tmp_path / "out.jsonl.errors.jsonl"
     assert errors.read_bytes() == (reference.parent / "out.jsonl.errors.jsonl").read_bytes()
@@ -404,7 +406,7 @@ def test_blank_pipeline_warns(tmp_path: Path) -> None:
     spacy.blank("en").to_disk(blank)
     inp = write_jsonl(tmp_path / "in.jsonl", ["BRCA1 and cancer."])
     with pytest.warns(UserWarning, match="W501"):
-        summary = annotate(blank, inp, tmp_path / "out.jsonl", progress=False)
+        summary = annotate(blank, inp, tmp_path / "out.jsonl", AnnotateSettings(progress=False))
     assert summary.documents == 1
 
 
@@ -525,7 +527,7 @@ def test_bom_before_re_header(tmp_path: Path) -> None:
 
 EMPTY_READERS = {
     "ner_typed": lambda p, **kw: create_iob_tsv_reader(p, **kw),
-    "ner_untyped": lambda p, **kw: create_biobert_ner_reader(p, label="GENE", **kw),
+    "ner_untyped": lambda p, **kw: create_iob_tsv_reader(p, label="GENE", **kw),
     "re_tsv": lambda p, **kw: create_re_tsv_reader(p, **kw),
     "rel_jsonl": lambda p, **kw: create_rel_jsonl_reader(p, **kw),
 }

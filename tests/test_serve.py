@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from spacy.language import Language
 from typer.testing import CliRunner
 
-from spacy_biobert.annotate import annotate
+from spacy_biobert.annotate import AnnotateSettings, annotate
 from spacy_biobert.cli import app as cli_app
 from spacy_biobert.readers.qa import QARecord, record_to_example
 from spacy_biobert.serve import ServeSettings
@@ -78,7 +78,7 @@ def test_annotate_returns_the_records_annotate_writes(client: TestClient, nlp: L
     with (tmp_path / "in.jsonl").open("w", encoding="utf8") as file_:
         for i, text in enumerate(TEXTS):
             file_.write(json.dumps({"id": str(i), "text": text}) + "\n")
-    annotate(nlp, tmp_path / "in.jsonl", tmp_path / "out.jsonl", progress=False)
+    annotate(nlp, tmp_path / "in.jsonl", tmp_path / "out.jsonl", AnnotateSettings(progress=False))
     written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf8").splitlines()]
     response = client.post("/annotate", json={"texts": TEXTS})
     assert response.status_code == 200

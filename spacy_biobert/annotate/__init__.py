@@ -5,6 +5,7 @@ lossless through atomically renamed shards and a manifest (which a resume checks
 the model), one run at a time per OUTPUT (a lock); runs locally or on a Ray cluster.
 """
 from .runner import ENGINES, annotate
+from .settings import AnnotateSettings
 from .shards import RunSummary
 
-__all__ = ["ENGINES", "RunSummary", "annotate"]
+__all__ = ["ENGINES", "AnnotateSettings", "RunSummary", "annotate"]

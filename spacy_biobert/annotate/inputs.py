@@ -16,7 +16,6 @@ A document that cannot be read (bytes that are not UTF-8, a line that is not a J
 PubTator block) becomes an `InputFailure` with its reason, and reading goes on.
 """
 import glob
-import gzip
 import json
 import os
 import re
@@ -25,6 +24,7 @@ from typing import IO, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Un
 
 from ..errors import AnnotateError, CorpusError, Errors
 from ..pubmed import iter_pubmed_articles
+from ..readers.text import format_from_name, open_binary
 from .documents import InputDoc, InputFailure, Item, Passage
 
 AUTO = "auto"
@@ -62,10 +62,7 @@ class ReadOptions(NamedTuple):
 
 def file_format(path: Path) -> Optional[str]:
     """The input format a file name implies (`.gz` looked through), or None."""
-    suffixes = path.suffixes
-    if suffixes and suffixes[-1] == ".gz":
-        suffixes = suffixes[:-1]
-    return SUFFIX_FORMATS.get(suffixes[-1].lower()) if suffixes else None
+    return format_from_name(path, SUFFIX_FORMATS)
 
 
 def find_input_files(spec: str, input_format: str = AUTO, exclude: Iterable[Path] = ()) -> List[InputFile]:
@@ -120,7 +117,7 @@ def read_input_file(file: InputFile, options: ReadOptions = ReadOptions()) -> It
 
 def count_documents(file: InputFile) -> int:
     """How many documents (or failures) reading `file` gives, by a fast scan that parses nothing."""
-    with _open_binary(file.path) as stream:
+    with open_binary(file.path) as stream:
         if file.format == "pubmed":
             return _count_tags(stream, PUBMED_ARTICLE_TAGS)
         if file.format == "pubtator":
@@ -134,24 +131,13 @@ def count_documents(file: InputFile) -> int:
 
 
 def _read_text(file: InputFile) -> Iterator[Item]:
-    for line_no, raw in _lines(file.path):
-        source = f"{file.name}:{line_no}"
-        if not raw.strip():
-            continue
-        text = _decode(raw, source, line_no)
-        if isinstance(text, InputFailure):
-            yield text
-        else:
-            yield InputDoc(id=source, text=text, source=source)
+    for source, _, text in _filled_lines(file):
+        yield text if isinstance(text, InputFailure) else InputDoc(id=source, text=text, source=source)
 
 
 def _read_jsonl(file: InputFile, options: ReadOptions) -> Iterator[Item]:
     expected = f"a JSON object with a string field '{options.text_field}'"
-    for line_no, raw in _lines(file.path):
-        source = f"{file.name}:{line_no}"
-        if not raw.strip():
-            continue
-        line = _decode(raw, source, line_no)
+    for source, raw, line in _filled_lines(file):
         if isinstance(line, InputFailure):
             yield line._replace(id=_salvaged_id(raw, options.id_field) or source)
             continue
@@ -240,13 +226,17 @@ def _decode(raw: bytes, source: str, line_no: int) -> Union[str, InputFailure]:
 
 def _lines(path: Path) -> Iterator[Tuple[int, bytes]]:
     """Numbered lines as bytes without their line ending (only `\\n` ends a line)."""
-    with _open_binary(path) as stream:
+    with open_binary(path) as stream:
         for line_no, raw in enumerate(stream, start=1):
             yield line_no, raw.rstrip(b"\r\n")
 
 
-def _open_binary(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+def _filled_lines(file: InputFile) -> Iterator[Tuple[str, bytes, Union[str, InputFailure]]]:
+    """`(source, bytes, text or failure)` of each non-blank line, the source being `file:line`."""
+    for line_no, raw in _lines(file.path):
+        if raw.strip():
+            source = f"{file.name}:{line_no}"
+            yield source, raw, _decode(raw, source, line_no)
 
 
 def _count_tags(stream: IO[bytes], tags: Tuple[bytes, ...]) -> int:

@@ -18,6 +18,7 @@ from .annotator import annotate_items, load_pipeline
 from .blocks import BlockKey, file_blocks
 from .documents import InputDoc, InputFailure, Item, Passage
 from .inputs import InputFile, ReadOptions
+from .settings import AnnotateSettings
 from .shards import ShardStore
 from .writers import dump_json
 
@@ -28,18 +29,10 @@ def run_ray(
     model: str,
     files: Sequence[InputFile],
     store: ShardStore,
+    settings: AnnotateSettings,
     *,
-    shard_size: int,
     done: Set[BlockKey],
     finished: Set[int],
-    options: ReadOptions,
-    batch_size: int,
-    max_length: int,
-    code: Optional[Path],
-    address: Optional[str],
-    num_actors: int,
-    cpus_per_actor: float,
-    gpus_per_actor: float,
     on_document: Callable[[], None],
 ) -> None:
     """Annotate the pending blocks on Ray and write their shards through `store`."""
@@ -49,7 +42,7 @@ def run_ray(
     except ImportError as err:
         raise AnnotateError(Errors.E505) from err
     if not ray.is_initialized():
-        ray.init(address=address)
+        ray.init(address=settings.ray_address)
     ray.data.DataContext.get_current().enable_progress_bars = False
     units = [
         {
@@ -66,15 +59,17 @@ def run_ray(
     if not units:
         return
     dataset = ray.data.from_items(units, override_num_blocks=len(units))
-    dataset = dataset.flat_map(_unit_rows, fn_kwargs={"shard_size": shard_size, "options": tuple(options)})
+    dataset = dataset.flat_map(
+        _unit_rows, fn_kwargs={"shard_size": settings.shard_size, "options": tuple(settings.read_options)}
+    )
+    actors = settings.num_actors or _default_actors(ray, settings.cpus_per_actor, settings.gpus_per_actor)
     dataset = dataset.map_batches(
         RayAnnotator,
-        fn_constructor_kwargs={"model": model, "gpu": gpus_per_actor > 0, "max_length": max_length,
-                               "code": code, "batch_size": batch_size},
-        batch_size=batch_size,
-        compute=ray.data.ActorPoolStrategy(size=num_actors or _default_actors(ray, cpus_per_actor, gpus_per_actor)),
-        num_cpus=cpus_per_actor,
-        num_gpus=gpus_per_actor,
+        fn_constructor_kwargs={"model": model, "settings": settings},
+        batch_size=settings.batch_size,
+        compute=ray.data.ActorPoolStrategy(size=actors),
+        num_cpus=settings.cpus_per_actor,
+        num_gpus=settings.gpus_per_actor,
     )
     pending: Dict[BlockKey, List[Optional[str]]] = {}
     for row in dataset.iter_rows():
@@ -93,9 +88,10 @@ def run_ray(
 class RayAnnotator:
     """A Ray Data actor: loads the pipeline once, then turns batches of document rows into record lines."""
 
-    def __init__(self, model: str, gpu: bool, max_length: int, code: Optional[Path], batch_size: int) -> None:
-        self.nlp = load_pipeline(model, gpu_id=0 if gpu else -1, max_length=max_length, code=code)
-        self.batch_size = batch_size
+    def __init__(self, model: str, settings: AnnotateSettings) -> None:
+        gpu_id = 0 if settings.gpus_per_actor > 0 else -1
+        self.nlp = load_pipeline(model, gpu_id=gpu_id, max_length=settings.max_length, code=settings.code)
+        self.batch_size = settings.batch_size
 
     def __call__(self, batch: RowBatch) -> RowBatch:
         n_rows = len(batch["pos"])

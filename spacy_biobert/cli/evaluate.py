@@ -1,7 +1,13 @@
-"""`spacy-biobert evaluate MODEL DATA --task ner|rel|qa`: official-equivalent metrics as a table and JSON."""
+"""`spacy-biobert evaluate MODEL DATA --task ner|rel|qa`: official-equivalent metrics as a table and JSON.
+
+Each task declares its options as a settings dataclass (`spacy_biobert.evaluation.settings`); the command
+offers all of them and gives the chosen task only its own, refusing another task's option set on the command
+line.
+"""
+import dataclasses
 import importlib
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 import srsly
 import typer
@@ -9,12 +15,13 @@ from spacy.cli._util import parse_config_overrides
 from wasabi import msg
 
 from ..errors import Errors
-from ._app import VERBOSE_HELP, app, fail, reported_errors
-
-TASKS = ("ner", "rel", "qa")
+from ..evaluation.settings import TASK_SETTINGS, NERSettings, QASettings, RelSettings
+from ..settings import is_option, option_flags
+from ._app import VERBOSE_HELP, app, fail, reported_errors, with_settings
 
 
 @app.command("evaluate", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@with_settings
 def evaluate_cli(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Trained pipeline (folder or package name); for `--folds`, a training config."),
@@ -22,27 +29,31 @@ def evaluate_cli(
     task: str = typer.Option(..., "--task", "-t", help="One of: ner, rel, qa."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the scores to this JSON file."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to use; -1 for CPU."),
-    folds: int = typer.Option(0, "--folds", help="rel: cross-validate over this many folds of DATA (trains MODEL, a config, per fold)."),
-    spans_key: Optional[str] = typer.Option(None, "--spans-key", help="ner: score doc.spans[KEY] (one of several NER components) instead of doc.ents."),
-    gold: List[Path] = typer.Option([], "--gold", help="qa: BioASQ golden JSON file or folder with the answers of DATA's questions (repeatable); default: the golden files in DATA."),
-    list_threshold: float = typer.Option(0.1, "--list-threshold", help="qa: a list question's answers are those with at least this probability (and always the best one)."),
+    *,
+    rel: RelSettings,
+    ner: NERSettings,
+    qa: QASettings,
     verbose: bool = typer.Option(False, "--verbose", "-V", help=VERBOSE_HELP),
 ) -> None:
     """Score a pipeline with the metrics BioBERT reports (conlleval NER F1, re_eval P/R/F1, BioASQ factoid),
     and BioASQ list (mean P/R/F1) and yes/no (accuracy, macro F1) where the QA gold has such questions.
 
     With `--folds`, extra options override the training config spaCy-style, e.g. a quick smoke run:
-    `--training.max_steps 20 --corpora.train.limit 200`.
+    `--paths.base_model base_model --training.max_steps 20 --corpora.train.limit 200`.
     """
-    if task not in TASKS:
-        fail(Errors.E023.format(task=task, choices=", ".join(TASKS)))
-    runner = importlib.import_module(f"spacy_biobert.evaluation.{task}")
+    if task not in TASK_SETTINGS:
+        fail(Errors.E023.format(task=task, choices=", ".join(TASK_SETTINGS)))
+    given = {"ner": ner, "rel": rel, "qa": qa}
+    settings: Any = given[task]
     with reported_errors(verbose):
+        _check_task_options(task, given)
         overrides = parse_config_overrides(ctx.args)
-        results: Dict[str, Any] = runner.evaluate(
-            model, data, gpu_id=gpu_id, folds=folds, spans_key=spans_key, overrides=overrides, gold=gold,
-            list_threshold=list_threshold,
-        )
+        if isinstance(settings, RelSettings):
+            settings = dataclasses.replace(settings, overrides=overrides)
+        elif overrides:
+            raise ValueError(Errors.E033.format(args=" ".join(ctx.args)))
+        runner = importlib.import_module(f"spacy_biobert.evaluation.{task}")
+        results: Dict[str, Any] = runner.evaluate(model, data, settings, gpu_id=gpu_id)
     if results.get("rows"):
         rows = results["rows"]
         header = list(rows[0])
@@ -53,6 +64,17 @@ def evaluate_cli(
             output.parent.mkdir(parents=True, exist_ok=True)
             srsly.write_json(output, results)
         msg.good(f"Scores written to {output}")
+
+
+def _check_task_options(task: str, given: Dict[str, Any]) -> None:
+    """Refuse a setting of another task than `task` that was changed from its default on the command line."""
+    for owner, settings in given.items():
+        if owner == task:
+            continue
+        defaults = type(settings)()
+        for setting in dataclasses.fields(settings):
+            if is_option(setting) and getattr(settings, setting.name) != getattr(defaults, setting.name):
+                raise ValueError(Errors.E034.format(option=option_flags(setting)[0], owner=owner, task=task))
 
 
 def _fmt(value: Any) -> str:

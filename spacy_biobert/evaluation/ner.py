@@ -1,52 +1,47 @@
 """`spacy-biobert evaluate MODEL DATA --task ner`: conlleval's entity scores of a pipeline on a typed IOB TSV."""
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 import spacy
-from spacy.tokens import Doc, Span
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.training import Example
 
 from ..errors import Errors, PipelineError
-from ..metrics.entities import score_tag_sequences
+from ..metrics.entities import score_examples
 from ..pipelines import load_trained_pipeline
-from ..readers.ner import read_iob_sentences
+from ..readers.ner import DEFAULT_SPANS_KEY, Sentence, read_iob_sentences, sentence_to_example
+from .settings import NERSettings
 
 
-def evaluate(
-    model: str,
-    data: Path,
-    *,
-    gpu_id: int = -1,
-    batch_size: int = 64,
-    spans_key: Optional[str] = None,
-    **options: Any,
-) -> Dict[str, Any]:
+def evaluate(model: str, data: Path, settings: NERSettings = NERSettings(), *, gpu_id: int = -1) -> Dict[str, Any]:
     """Run `model` on the sentences of `data` (typed IOB2/IOBES TSV, file or folder) and score it.
 
-    The gold tokens are kept, so the scores are those conlleval gives on the same tag sequences: typed
-    (`ents_p/r/f`, per type in `rows`) and type-agnostic as BioBERT reports them (`ents_untyped_*`).
-    Predictions are `doc.ents`, or `doc.spans[spans_key]` when given (one of several NER components).
-    `options` holds the other tasks' options, unused here.
+    The gold tokens are kept, and the entities are scored with the NER component's own scorer
+    (`spacy_biobert.metrics.entities.score_examples`), which gives conlleval's numbers: typed (`ents_p/r/f`,
+    per type in `rows`) and type-agnostic as BioBERT reports them (`ents_untyped_*`). Predictions are
+    `doc.ents`, or `doc.spans[settings.spans_key]` when given (one of several NER components).
     """
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     nlp = load_trained_pipeline(model)
-    assigned = "doc.spans" if spans_key else "doc.ents"
+    assigned = "doc.spans" if settings.spans_key else "doc.ents"
     if not any(assigned in nlp.get_pipe_meta(name).assigns for name in nlp.pipe_names):
         components = ", ".join(nlp.pipe_names) or "none"
         raise PipelineError(Errors.E029.format(model=model, component=f"entity ({assigned})", task="ner",
                                                components=components))
     sentences = list(read_iob_sentences(data))
-    gold = [tags for _, tags in sentences]
     n_words = sum(len(words) for words, _ in sentences)
     start = time.perf_counter()
-    docs = nlp.pipe((Doc(nlp.vocab, words=words) for words, _ in sentences), batch_size=batch_size)
-    predicted = [spans_to_tags(len(doc), doc.spans.get(spans_key, []) if spans_key else doc.ents) for doc in docs]
+    docs = list(nlp.pipe((Doc(nlp.vocab, words=words) for words, _ in sentences), batch_size=settings.batch_size))
     seconds = time.perf_counter() - start
-    typed = score_tag_sequences(gold, predicted)
-    untyped = score_tag_sequences(gold, predicted, typed=False).total
+    examples = gold_examples(nlp, docs, sentences, settings.spans_key)
+    typed = score_examples(examples, spans_key=settings.spans_key)
+    untyped = score_examples(examples, spans_key=settings.spans_key, typed=False).total
     rows = [
-        {"type": label, "p": counts.precision, "r": counts.recall, "f": counts.fscore, "gold": counts.gold, "predicted": counts.predicted}
+        {"type": label, "p": counts.precision, "r": counts.recall, "f": counts.fscore,
+         "gold": counts.tp + counts.fn, "predicted": counts.tp + counts.fp}
         for label, counts in sorted(typed.per_type.items())
     ]
     scores = {
@@ -63,11 +58,10 @@ def evaluate(
     return {"scores": scores, "rows": rows}
 
 
-def spans_to_tags(n_tokens: int, spans: Sequence[Span]) -> List[str]:
-    """IOB2 tags for non-overlapping spans of a doc of `n_tokens` tokens."""
-    tags = ["O"] * n_tokens
-    for span in spans:
-        tags[span.start] = f"B-{span.label_}"
-        for i in range(span.start + 1, span.end):
-            tags[i] = f"I-{span.label_}"
-    return tags
+def gold_examples(nlp: Language, docs: List[Doc], sentences: List[Sentence], spans_key: Optional[str]) -> List[Example]:
+    """The predicted docs paired with their sentences' gold, as the NER readers build it."""
+    key = spans_key or DEFAULT_SPANS_KEY
+    return [
+        Example(doc, sentence_to_example(nlp, words, tags, spans_key=key).reference)
+        for doc, (words, tags) in zip(docs, sentences)
+    ]

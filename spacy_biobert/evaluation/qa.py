@@ -35,6 +35,7 @@ from ..metrics.qa import (
 from ..pipeline.qa import BioBertQA
 from ..pipelines import load_trained_pipeline
 from ..readers.qa import BioASQQuestion, QARecord, json_kind, question_key, read_bioasq_questions, read_squad
+from .settings import QASettings
 
 # Predicts, for each record, candidate answers as (text, score) pairs.
 Predictor = Callable[[List[QARecord]], List[List[Tuple[str, float]]]]
@@ -61,21 +62,10 @@ class TestSet(NamedTuple):
     yesno_questions: List[BioASQQuestion]
 
 
-def evaluate(
-    model: str,
-    data: Path,
-    *,
-    gold: Sequence[Path] = (),
-    gpu_id: int = -1,
-    list_threshold: float = 0.1,
-    list_max: int = 100,
-    **options: Any,
-) -> Dict[str, Any]:
-    """Score the `biobert_qa` component of pipeline `model` on the BioASQ-style test set `data`.
-
-    `options` holds the other tasks' options, unused here.
-    """
-    test_set = load_test_set(data, gold)
+def evaluate(model: str, data: Path, settings: QASettings = QASettings(), *, gpu_id: int = -1) -> Dict[str, Any]:
+    """Score the `biobert_qa` component of pipeline `model` on the BioASQ-style test set `data`, against the
+    golden files `settings.gold` (default: those in `data`)."""
+    test_set = load_test_set(data, settings.gold)
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     nlp = load_trained_pipeline(model)
@@ -97,8 +87,8 @@ def evaluate(
         test_set,
         predict,
         predict_yesno if qa.has_yesno else None,
-        list_threshold=list_threshold,
-        list_max=list_max,
+        list_threshold=settings.list_threshold,
+        list_max=settings.list_max,
     )
 
 

@@ -10,15 +10,18 @@ Type-agnostic scores are computed as BioBERT's detokenizer feeds conlleval: the 
 tags first (`B-Chemical` -> `B`), then entities are read and matched on their boundaries alone.
 
 For spaCy `Example`s the entities are compared on character offsets, which on the same tokens is the same
-as conlleval's token positions and stays exact when predicted and reference tokens differ.
+as conlleval's token positions and stays exact when predicted and reference tokens differ (spaCy's
+`Scorer.score_spans` maps predictions onto the reference's tokens and drops those that do not align,
+which conlleval would count as wrong). The counts are spaCy's `PRFScore`s, whose P/R/F1 are conlleval's.
 """
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from spacy.scorer import PRFScore
 from spacy.training import Example
 
 from ..annotations import is_annotated
+from ..errors import Errors
 
 Entity = Tuple[int, int, str]
 OUTSIDE = "O"
@@ -69,52 +72,19 @@ def iob_to_spans(tags: Sequence[str]) -> List[Entity]:
     return spans
 
 
-@dataclass
-class PRF:
-    """Counts of correct, predicted and gold entities, with conlleval's P/R/F1 from them."""
-
-    correct: int = 0
-    predicted: int = 0
-    gold: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.correct / self.predicted if self.predicted else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.correct / self.gold if self.gold else 0.0
-
-    @property
-    def fscore(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    def to_dict(self) -> Dict[str, float]:
-        return {"p": self.precision, "r": self.recall, "f": self.fscore}
-
-
 class EntityScore:
-    """Entity P/R/F1 over a corpus, in total and per type, accumulated a sentence at a time."""
+    """Entity P/R/F1 over a corpus, in total and per type, accumulated a sentence (or doc) at a time."""
 
     def __init__(self) -> None:
-        self.total = PRF()
-        self.per_type: Dict[str, PRF] = defaultdict(PRF)
+        self.total = PRFScore()
+        self.per_type: Dict[str, PRFScore] = defaultdict(PRFScore)
 
-    def add(self, gold: Iterable[Tuple[int, int, str]], predicted: Iterable[Tuple[int, int, str]]) -> None:
+    def add(self, gold: Iterable[Entity], predicted: Iterable[Entity]) -> None:
         """Count one sentence's (or doc's) gold and predicted entities `(start, end, type)`."""
-        gold_set = set(gold)
-        pred_set = set(predicted)
-        correct = gold_set & pred_set
-        self.total.correct += len(correct)
-        self.total.predicted += len(pred_set)
-        self.total.gold += len(gold_set)
-        for _, _, label in gold_set:
-            self.per_type[label].gold += 1
-        for _, _, label in pred_set:
-            self.per_type[label].predicted += 1
-        for _, _, label in correct:
-            self.per_type[label].correct += 1
+        gold_set, pred_set = set(gold), set(predicted)
+        self.total.score_set(pred_set, gold_set)
+        for label in {label for _, _, label in gold_set | pred_set}:
+            self.per_type[label].score_set(_of_type(pred_set, label), _of_type(gold_set, label))
 
     def to_dict(self, prefix: str = "ents") -> Dict[str, object]:
         """spaCy's score keys: `ents_p`, `ents_r`, `ents_f` and `ents_per_type` ({type: {p, r, f}})."""
@@ -126,6 +96,10 @@ class EntityScore:
         }
 
 
+def _of_type(entities: Set[Entity], label: str) -> Set[Entity]:
+    return {entity for entity in entities if entity[2] == label}
+
+
 def score_tag_sequences(
     gold: Iterable[Sequence[str]], predicted: Iterable[Sequence[str]], *, typed: bool = True
 ) -> EntityScore:
@@ -133,7 +107,7 @@ def score_tag_sequences(
     score = EntityScore()
     for gold_tags, pred_tags in zip(gold, predicted):
         if len(gold_tags) != len(pred_tags):
-            raise ValueError(f"Gold and predicted tag sequences differ in length: {len(gold_tags)} vs {len(pred_tags)}")
+            raise ValueError(Errors.E035.format(gold=len(gold_tags), predicted=len(pred_tags)))
         if not typed:
             gold_tags, pred_tags = strip_types(gold_tags), strip_types(pred_tags)
         score.add(iob_to_spans(gold_tags), iob_to_spans(pred_tags))

@@ -9,15 +9,13 @@ next to a training step.
 """
 import json
 from pathlib import Path
-from typing import Iterable, Iterator, List, Sequence, Union
+from typing import Iterable, Iterator, List, Optional, Sequence, Union
 
 from ..errors import CorpusError, Errors
 from ..pubmed import iter_pubmed_articles
-from ..readers.text import read_lines
+from ..readers.text import format_from_name, read_lines
 
-TEXT_SUFFIXES = (".txt", ".text")
-JSONL_SUFFIXES = (".jsonl",)
-XML_SUFFIXES = (".xml",)
+SUFFIX_FORMATS = {".txt": "text", ".text": "text", "": "text", ".jsonl": "jsonl", ".xml": "pubmed"}
 
 
 def expand_corpus_paths(paths: Iterable[Union[str, Path]]) -> List[Path]:
@@ -25,7 +23,7 @@ def expand_corpus_paths(paths: Iterable[Union[str, Path]]) -> List[Path]:
     files: List[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.is_file() and corpus_format(p) != "unknown"))
+            files.extend(sorted(p for p in path.iterdir() if p.is_file() and corpus_format(p) is not None))
         elif path.is_file():
             files.append(path)
         else:
@@ -33,17 +31,9 @@ def expand_corpus_paths(paths: Iterable[Union[str, Path]]) -> List[Path]:
     return files
 
 
-def corpus_format(path: Path) -> str:
-    """`pubmed`, `jsonl` or `text` from the file name (a trailing `.gz` is looked through); else `unknown`."""
-    name = path.name[: -len(".gz")] if path.name.endswith(".gz") else path.name
-    suffix = Path(name).suffix.lower()
-    if suffix in XML_SUFFIXES:
-        return "pubmed"
-    if suffix in JSONL_SUFFIXES:
-        return "jsonl"
-    if suffix in TEXT_SUFFIXES or suffix == "":
-        return "text"
-    return "unknown"
+def corpus_format(path: Path) -> Optional[str]:
+    """`pubmed`, `jsonl` or `text` from the file name (a trailing `.gz` is looked through); else None."""
+    return format_from_name(path, SUFFIX_FORMATS)
 
 
 def iter_file_texts(path: Path) -> Iterator[str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, List, TypeVar
 
 import numpy
+from spacy.util import minibatch
 
 T = TypeVar("T")
 
@@ -64,7 +65,7 @@ def split_long_texts(texts: Iterable[str], max_chars: int) -> Iterator[str]:
 
 def _tokenize(texts: Iterable[str], tokenizer, batch_size: int) -> Iterator[tuple]:
     """(wordpiece ids, word-start flags) of each non-empty text, tokenised in batches for speed."""
-    for batch in batched(texts, batch_size):
+    for batch in minibatch(texts, batch_size):
         encoded = tokenizer(batch, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)
         for i, text_ids in enumerate(encoded["input_ids"]):
             if not text_ids:
@@ -96,15 +97,3 @@ def shuffled(items: Iterable[T], buffer_size: int, rng: numpy.random.Generator) 
         buffer[i] = item
     rng.shuffle(buffer)
     yield from buffer
-
-
-def batched(items: Iterable[T], size: int) -> Iterator[List[T]]:
-    """Consecutive lists of `size` items; the last one may be shorter."""
-    batch: List[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -29,13 +29,16 @@ import numpy
 import torch
 from torch import nn
 from tqdm import tqdm
+from spacy.util import minibatch
 from wasabi import msg
 
+from ..base_model import OFFLINE_BASE_MODEL, resolve_base_model
 from ..errors import Errors, Warnings
+from ..settings import option
 from .corpus import expand_corpus_paths, iter_epochs, iter_heldout
 from .masking import MaskingCollator
 from .model import MaskedLMModel, load_masked_lm, save_masked_lm
-from .packing import batched, pack_texts, shuffled, split_long_texts
+from .packing import pack_texts, shuffled, split_long_texts
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CHECKPOINT_DIR = "checkpoint"
@@ -47,31 +50,40 @@ HELDOUT_SEED = 1234
 
 @dataclass
 class PretrainingSettings:
-    """Everything a run depends on; the CLI fills it from its options."""
+    """Everything a run depends on; `spacy-biobert pretrain` derives its options from these fields."""
 
-    corpus: List[str]
-    base: str
-    output: str
-    max_steps: int = 10000
-    max_seq_length: int = 128
-    batch_size: int = 32
-    grad_accum: int = 1
-    lr: float = 1e-4
-    warmup: float = 0.1
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    mlm_probability: float = 0.15
-    whole_word_masking: bool = False
-    freeze_encoder_steps: int = 0
-    save_every: int = 1000
-    heldout: int = 500
-    heldout_every: int = 100
-    shuffle_buffer: int = 2000
-    precision: str = "auto"
-    seed: int = 0
-    gpu_id: int = -1
-    resume: bool = False
-    max_text_chars: int = 10000
+    corpus: List[str] = option(
+        help="Text files (.txt: a sentence or document a line), .jsonl (a `text` field), PubMed XML "
+        "(.xml/.xml.gz), or folders of them; `.gz` is read compressed.", argument=True)
+    output: str = option(help="Folder for the adapted model, checkpoints and metrics.", flags=("--output", "-o"))
+    base: str = option(OFFLINE_BASE_MODEL, "Hub name, local folder or packaged model of the BERT to continue.",
+                       flags=("--base", "-b"))
+    max_steps: int = option(10000, "Optimizer steps in all (a resumed run continues to it).")
+    max_seq_length: int = option(128, "Wordpieces per packed sequence, [CLS]/[SEP] included.")
+    batch_size: int = option(32, "Sequences per batch and rank.")
+    grad_accum: int = option(1, "Batches accumulated into one optimizer step.")
+    lr: float = option(1e-4, "Peak learning rate of AdamW.")
+    warmup: float = option(0.1, "Linear warmup: steps, or a share of --max-steps when below 1; then linear decay "
+                           "to zero.")
+    weight_decay: float = option(0.01, "AdamW weight decay (not on biases and LayerNorm).")
+    max_grad_norm: float = option(1.0, "Clip the gradient norm to this.")
+    mlm_probability: float = option(0.15, "Share of wordpieces that are targets.")
+    whole_word_masking: bool = option(False, "Mask every wordpiece of a chosen word.")
+    freeze_encoder_steps: int = option(
+        0, "Train only the MLM head for the first N steps (a fresh head's early gradients are noise for the "
+        "encoder); N >= --max-steps trains the head alone.")
+    save_every: int = option(1000, "Checkpoint every N steps (and at the end); 0: only at the end.")
+    resume: bool = option(False, "Continue from the checkpoint in --output.")
+    heldout: int = option(500, "Texts held out for the masked-LM loss/perplexity; 0: none.")
+    heldout_every: int = option(100, "Hold out every N-th text until --heldout are taken.")
+    shuffle_buffer: int = option(2000, "Packed sequences shuffled together; 1: no shuffling.")
+    precision: str = option("auto", "auto, fp32, bf16 or fp16 (GPU only); auto: bf16 where supported.")
+    seed: int = option(0, "Seed of the head's initialisation, shuffling and masking.")
+    gpu_id: int = option(-1, "GPU to use, -1 for CPU; under torchrun, >= 0 uses LOCAL_RANK's GPU.",
+                         flags=("--gpu-id", "-g"))
+    max_text_chars: int = option(
+        10000, "Split longer texts (a line, a record) at whitespace into pieces of at most this many characters "
+        "before tokenizing; 0: never split.")
 
 
 @dataclass
@@ -198,7 +210,7 @@ class BatchStream:
         texts = iter_epochs(self.files, self.dist.rank, self.dist.world_size, s.heldout, s.heldout_every)
         texts = split_long_texts(texts, s.max_text_chars)
         sequences = shuffled(pack_texts(texts, self.tokenizer, s.max_seq_length), s.shuffle_buffer, rng)
-        for index, group in enumerate(batched(sequences, s.batch_size)):
+        for index, group in enumerate(minibatch(sequences, s.batch_size)):
             if index < skip:
                 continue
             yield self.collator(group, numpy.random.default_rng([s.seed, self.dist.rank, index]))
@@ -211,7 +223,7 @@ def heldout_batches(settings: PretrainingSettings, files: List[Path], tokenizer,
     sequences = pack_texts(texts, tokenizer, settings.max_seq_length)
     return [
         collator(group, numpy.random.default_rng([HELDOUT_SEED, index]))
-        for index, group in enumerate(batched(sequences, settings.batch_size))
+        for index, group in enumerate(minibatch(sequences, settings.batch_size))
     ]
 
 
@@ -324,17 +336,18 @@ def _pretrain(settings: PretrainingSettings, dist: Distributed) -> Dict[str, Any
     dtype = resolve_precision(settings.precision, dist.device)
     output = Path(settings.output)
     files = expand_corpus_paths(settings.corpus)
+    base = resolve_base_model(settings.base)
     torch.manual_seed(settings.seed)
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     try:
-        mlm, tokenizer, fresh_head, pooler = load_masked_lm(settings.base)
+        mlm, tokenizer, fresh_head, pooler = load_masked_lm(base)
     finally:
         hf_logging.set_verbosity(verbosity)
     limit = mlm.config.max_position_embeddings
     if not 8 <= settings.max_seq_length <= limit:
         raise ValueError(Errors.E409.format(limit=limit, value=settings.max_seq_length))
-    model = MaskedLMModel(mlm, settings.base).to(dist.device)
+    model = MaskedLMModel(mlm, base).to(dist.device)
     collator = MaskingCollator(tokenizer, settings.mlm_probability, settings.whole_word_masking)
     optimizer = make_optimizer(model, settings.lr, settings.weight_decay)
     scheduler = make_scheduler(optimizer, settings)
@@ -362,7 +375,7 @@ def _pretrain(settings: PretrainingSettings, dist: Distributed) -> Dict[str, Any
     heldout = heldout_batches(settings, files, tokenizer, collator) if dist.is_main else []
     if dist.is_main:
         msg.info(
-            f"Base {settings.base}: {'fresh' if fresh_head else 'pretrained'} MLM head; "
+            f"Base {base}: {'fresh' if fresh_head else 'pretrained'} MLM head; "
             f"{dist.world_size} rank(s) on {dist.device}, precision {dtype or torch.float32}; "
             f"{len(heldout)} held-out batches"
         )
@@ -390,7 +403,7 @@ def _pretrain(settings: PretrainingSettings, dist: Distributed) -> Dict[str, Any
     save_masked_lm(mlm, tokenizer, pooler, output)
     after = evaluate(model, heldout, dist.device, dtype)
     metrics = {
-        "base": settings.base,
+        "base": base,
         "fresh_head": fresh_head,
         "steps": settings.max_steps,
         "resumed_from_step": start_step,

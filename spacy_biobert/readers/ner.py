@@ -4,8 +4,8 @@ Both formats hold one token a line, `token<TAB>tag`, and a blank line between se
 
 - typed (`spacy_biobert.IOBTsvReader.v1`), as in cambridgeltl/MTL-Bioinformatics-2016: tags `O`,
   `B-Type`, `I-Type` (IOB2) or also `E-Type`, `S-Type` (IOBES);
-- untyped (`spacy_biobert.BioBertNERReader.v1`), as BioBERT ships its corpora: tags `B`, `I`, `O`, the
-  entity type being implied by the corpus and given to the reader as `label`.
+- untyped (`spacy_biobert.BioBertNERReader.v1`, the same reader given a `label`), as BioBERT ships its
+  corpora: tags `B`, `I`, `O`, the entity type being implied by the corpus and given as `label`.
 
 Entities are read from the tags the way conlleval reads them (`spacy_biobert.metrics.entities.iob_to_spans`):
 an `I-X` after `O` or after a tag of another type starts a new entity, as in conlleval, so the reader's
@@ -33,39 +33,30 @@ from .text import read_lines
 
 TYPED_TAG = re.compile(r"^(O|[BIES]-\S+)$")
 UNTYPED_TAG = re.compile(r"^[BIO]$")
-TYPED_EXPECTED = "two tab-separated columns `token<TAB>tag`, the tag `O` or `B-Type`/`I-Type`/`E-Type`/`S-Type`"
+TYPED_EXPECTED = ("two tab-separated columns `token<TAB>tag`, the tag `O` or `B-Type`/`I-Type`/`E-Type`/`S-Type` "
+                  "(BioBERT's untyped `B`/`I`/`O` tags need the reader's `label`)")
 UNTYPED_EXPECTED = "two tab-separated columns `token<TAB>tag`, the tag `B`, `I` or `O`"
+DEFAULT_SPANS_KEY = "biobert_ner"
 
 Sentence = Tuple[List[str], List[str]]
 
 
 @registry.readers("spacy_biobert.IOBTsvReader.v1")
+@registry.readers("spacy_biobert.BioBertNERReader.v1")
 def create_iob_tsv_reader(
     path: Union[str, Path],
-    spans_key: str = "biobert_ner",
+    *,
+    label: Optional[str] = None,
+    spans_key: str = DEFAULT_SPANS_KEY,
     limit: int = 0,
     label_map: Optional[Dict[str, str]] = None,
     allow_empty: bool = False,
 ) -> Callable[[Language], Iterable[Example]]:
-    """Read typed IOB2/IOBES TSV (`token<TAB>B-Type`) from a file or a folder of .tsv files.
+    """Read NER TSV from a file or a folder of .tsv files: typed IOB2/IOBES (`token<TAB>B-Type`), or with
+    `label` BioBERT's untyped tags (`token<TAB>B|I|O`), every entity getting the type `label`.
 
-    An empty file is an error unless `allow_empty`."""
-    return _NERCorpus(path, spans_key=spans_key, limit=limit, label_map=label_map, label=None, allow_empty=allow_empty)
-
-
-@registry.readers("spacy_biobert.BioBertNERReader.v1")
-def create_biobert_ner_reader(
-    path: Union[str, Path],
-    label: str,
-    spans_key: str = "biobert_ner",
-    limit: int = 0,
-    label_map: Optional[Dict[str, str]] = None,
-    allow_empty: bool = False,
-) -> Callable[[Language], Iterable[Example]]:
-    """Read BioBERT's untyped TSV (`token<TAB>B|I|O`); every entity gets the type `label`.
-
-    An empty file is an error unless `allow_empty`."""
-    if not label or any(char.isspace() for char in label):
+    Registered twice, as the typed and as BioBERT's reader; an empty file is an error unless `allow_empty`."""
+    if label is not None and (not label or any(char.isspace() for char in label)):
         raise ValueError(Errors.E005.format(label=label))
     return _NERCorpus(path, spans_key=spans_key, limit=limit, label_map=label_map, label=label, allow_empty=allow_empty)
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
+import srsly
 from spacy.language import Language
 from spacy.training import Example
 from spacy.util import SimpleFrozenList, registry
@@ -107,7 +108,7 @@ def create_bioasq_reader(
 ) -> Callable[[Language], Iterable[Example]]:
     """Read BioASQ golden JSON files as extractive Examples (see the module docstring).
 
-    paths (Path or List[Path]): golden files, e.g. 4B_golden.json and 5B_golden.json.
+    paths (Path or List[Path]): BioASQ golden JSON files (say, one a challenge year).
     question_types (List[str]): BioASQ types to read: factoid and list give extractive examples; yesno
         gives each snippet with the question's yes/no label (for a biobert_qa with `yesno = true`).
     exclude (List[Path]): BioASQ or SQuAD files whose questions (ids and texts) are never read.
@@ -374,13 +375,25 @@ def _synonym_pattern(synonyms: Sequence[str]) -> Union["re.Pattern[str]", None]:
 
 
 def _load_json(path: Path, expected: str) -> Any:
+    """The JSON in `path` (read as `read_text` reads), or E003 naming the file, where and what was expected."""
     if not path.exists():
         raise ValueError(Errors.E001.format(path=path))
+    text = read_text(path)
     try:
-        return json.loads(read_text(path))
-    except json.JSONDecodeError as err:
-        detail = f"line {err.lineno}, column {err.colno}: {err.msg}"
+        return srsly.json_loads(text)
+    except ValueError as err:
+        detail = _json_error_place(text, err)
         raise ValueError(Errors.E003.format(path=path, detail=detail, expected=expected)) from None
+
+
+def _json_error_place(text: str, err: ValueError) -> str:
+    """Where `text` stops being JSON: srsly's fast parser does not say, so the standard library's parser
+    finds the line and column once parsing has failed."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as located:
+        return f"line {located.lineno}, column {located.colno}: {located.msg}"
+    return str(err)
 
 
 def _field(path: Path, obj: Any, key: str, types: Union[type, Tuple[type, ...]], where: str) -> Any:

@@ -10,14 +10,17 @@ through `read_lines` or `read_text`, so that:
   files (`allow_empty`): an empty file is far more often a typo'd path or a failed download than intended.
 
 Files ending in `.gz` are decompressed on the fly. Only `\\n` ends a line; a trailing `\\r` is removed.
+`open_binary` and `format_from_name` are the one gzip opener and the one format-from-suffix rule of every
+reader of the package (pretraining corpora, `annotate` inputs included).
 """
 import gzip
 from pathlib import Path
-from typing import IO, Iterator, Tuple, Union
+from typing import IO, Iterator, Mapping, Optional, Tuple, Union
 
 from ..errors import CorpusError, Errors
 
 BOM = b"\xef\xbb\xbf"
+GZIP_SUFFIX = ".gz"
 
 
 def read_lines(path: Union[str, Path], *, allow_empty: bool = False) -> Iterator[Tuple[int, str]]:
@@ -46,7 +49,15 @@ def read_text(path: Union[str, Path], *, allow_empty: bool = False) -> str:
 
 def open_binary(path: Path) -> IO[bytes]:
     """The file's bytes, decompressed on the fly when its name ends in `.gz`."""
-    return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
+    return gzip.open(path, "rb") if path.name.endswith(GZIP_SUFFIX) else path.open("rb")
+
+
+def format_from_name(path: Path, formats: Mapping[str, str]) -> Optional[str]:
+    """The format `formats` gives the file's suffix (lower-cased, a trailing `.gz` looked through), or None.
+
+    The suffix of a name without one is "", so `formats` may map it too."""
+    name = path.name[: -len(GZIP_SUFFIX)] if path.name.endswith(GZIP_SUFFIX) else path.name
+    return formats.get(Path(name).suffix.lower())
 
 
 def _decode(raw: bytes, path: Path, line_no: int, offset: int) -> str:
