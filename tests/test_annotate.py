@@ -10,17 +10,17 @@ from typing import Any, Dict, List
 import pytest
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, Span
-from spacy.tokens.underscore import Underscore
+from spacy.tokens import Doc
+from spacy.util import fix_random_seed
 from typer.testing import CliRunner
 
 from spacy_biobert.annotate import AnnotateSettings, annotate
 from spacy_biobert.annotate.inputs import InputFile, count_documents, find_input_files, read_input_file
 from spacy_biobert.cli import app
-from spacy_biobert.data_classes import Relation
 from spacy_biobert.errors import AnnotateError
 
 from .util import RULER_PATTERNS as PATTERNS
+from .util import train_ner_rel
 
 TEXTS = [
     "BRCA1 mutations raise breast cancer risk.",
@@ -49,6 +49,16 @@ PUBMED_XML = """<?xml version="1.0" encoding="utf-8"?>
 </Article></MedlineCitation></PubmedArticle>
 </PubmedArticleSet>
 """
+# What the tiny biobert_ner + biobert_rel pipeline is trained on (relation JSONL records).
+TRAINED = [
+    {"text": "BRCA1 mutations raise breast cancer risk.",
+     "entities": [{"start": 0, "end": 5, "label": "GENE"}, {"start": 22, "end": 35, "label": "DISEASE"}],
+     "relations": [{"head": 0, "tail": 1, "label": "ASSOCIATED"}]},
+    {"text": "Tamoxifen lowers breast cancer risk.",
+     "entities": [{"start": 0, "end": 9, "label": "CHEMICAL"}, {"start": 17, "end": 30, "label": "DISEASE"}],
+     "relations": []},
+    {"text": "Nothing to see here.", "entities": [], "relations": []},
+]
 SLOW_CODE = """
 import time
 from spacy.language import Language
@@ -99,6 +109,15 @@ def model_dir(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def biobert_model(tiny_bert: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A transformer + biobert_ner + biobert_rel pipeline on disk, trained until it finds TRAINED's annotations."""
+    path = tmp_path_factory.mktemp("biobert_model")
+    fix_random_seed(0)
+    train_ner_rel(tiny_bert, TRAINED, path / "train.jsonl", n_updates=25).to_disk(path / "model")
+    return path / "model"
+
+
 def write_jsonl(path: Path, texts: List[str], prefix: str = "doc") -> Path:
     with path.open("w", encoding="utf8") as file_:
         for i, text in enumerate(texts):
@@ -130,25 +149,32 @@ def test_jsonl_output_records(model_dir: Path, tmp_path: Path) -> None:
     assert json.loads((tmp_path / "out.jsonl.manifest.json").read_text())["status"] == "complete"
 
 
-def test_scores_and_relations_written_when_extensions_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Underscore, "span_extensions", dict(Underscore.span_extensions))
-    monkeypatch.setattr(Underscore, "doc_extensions", dict(Underscore.doc_extensions))
-    Span.set_extension("score", getter=lambda span: 0.123456 * len(span), force=True)
-    Doc.set_extension(
-        "relations",
-        getter=lambda doc: [Relation(doc.ents[0], doc.ents[1], "ASSOC", 0.987654)] if len(doc.ents) > 1 else [],
-        force=True,
-    )
-    inp = write_jsonl(tmp_path / "in.jsonl", TEXTS[:2])
-    annotate(make_nlp(), inp, tmp_path / "out.jsonl", AnnotateSettings(progress=False))
-    first, second = read_jsonl(tmp_path / "out.jsonl")
-    assert [e["score"] for e in first["entities"]] == [0.1235, 0.2469]
-    assert first["relations"] == [{"head": 0, "tail": 1, "label": "ASSOC", "score": 0.9877}]
-    bioc = tmp_path / "out.json"
-    annotate(make_nlp(), inp, bioc, AnnotateSettings(progress=False))
-    document = json.loads(bioc.read_text())["documents"][0]
+def test_real_components_scores_and_relations(biobert_model: Path, tmp_path: Path) -> None:
+    """biobert_ner's entities with their scores and biobert_rel's relations, through `spacy-biobert annotate`
+    (JSONL, the relation JSONL format itself) and the API (BioC), exactly as the pipeline gives them."""
+    texts = [record["text"] for record in TRAINED] + [""]
+    inp = write_jsonl(tmp_path / "in.jsonl", texts)
+    result = CliRunner().invoke(app, ["annotate", str(biobert_model), str(inp), str(tmp_path / "out.jsonl"),
+                                      "--no-progress"])
+    assert result.exit_code == 0, result.output
+    records = read_jsonl(tmp_path / "out.jsonl")
+    assert [[(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in records] == [
+        [(e["start"], e["end"], e["label"]) for e in record["entities"]] for record in TRAINED
+    ] + [[]]
+    assert [[(rel["head"], rel["tail"], rel["label"]) for rel in r["relations"]] for r in records] == [
+        [(rel["head"], rel["tail"], rel["label"]) for rel in record["relations"]] for record in TRAINED
+    ] + [[]]
+    nlp = spacy.load(biobert_model)
+    for record, doc in zip(records, nlp.pipe(texts)):
+        scores = [e["score"] for e in record["entities"]] + [rel["score"] for rel in record["relations"]]
+        assert scores == [round(score, 4) for score in scores]
+        assert scores == pytest.approx([ent._.score for ent in doc.ents] + [rel.score for rel in doc._.relations],
+                                       abs=1e-4)
+    annotate(biobert_model, inp, tmp_path / "out.json", AnnotateSettings(progress=False))
+    document = json.loads((tmp_path / "out.json").read_text())["documents"][0]
     assert document["relations"][0]["nodes"] == [{"refid": "T0", "role": "head"}, {"refid": "T1", "role": "tail"}]
-    assert document["passages"][0]["annotations"][0]["infons"] == {"type": "GENE", "score": "0.1235"}
+    gene = records[0]["entities"][0]
+    assert document["passages"][0]["annotations"][0]["infons"] == {"type": "GENE", "score": str(gene["score"])}
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "text", "pubtator", "pubmed"])
@@ -333,6 +359,7 @@ def test_cli(model_dir: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "E503" in result.output
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
     """Killed with SIGKILL (twice, at different points) and re-run: every document exactly once, as unkilled."""
     code = tmp_path / "slow.py"

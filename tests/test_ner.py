@@ -12,7 +12,8 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.training import Example
-from spacy.util import fix_random_seed
+from spacy.util import fix_random_seed, registry
+from thinc.api import Linear, Model
 
 from spacy_biobert.evaluation.ner import evaluate
 from spacy_biobert.pipeline.ner import bio_transitions, merge_entities, viterbi_decode
@@ -135,6 +136,22 @@ def test_add_label_before_initialize_is_kept(tiny_bert: Path):
     assert nlp.get_pipe("ner_given").labels == ("Gene", "Species")
 
 
+def test_add_label_after_initialize(trained: Language):
+    ner = trained.get_pipe("biobert_ner")
+    with pytest.raises(ValueError, match=r"\[E104\]"):
+        ner.add_label("Gene")
+    assert ner.labels == ("Chemical", "Disease")
+
+
+def test_add_label_before_initialize(tiny_bert: Path):
+    nlp = make_nlp(tiny_bert)
+    ner = nlp.get_pipe("biobert_ner")
+    assert ner.add_label("Gene") == 1 and ner.add_label("Gene") == 0
+    nlp.initialize(lambda: examples_for(nlp, TRAIN_DATA, "biobert_ner"))
+    assert set(ner.labels) == {"Chemical", "Disease", "Gene"}
+    assert ner.model.get_ref("output_layer").get_dim("nO") == len(ner.tags) == 7
+
+
 def test_empty_doc(trained: Language):
     doc = trained("")
     assert len(doc.ents) == 0 and len(doc.spans["biobert_ner"]) == 0
@@ -149,6 +166,7 @@ def test_whitespace_tokens(trained: Language):
     assert ents(doc) == [("tamoxifen", "Chemical"), ("breast cancer", "Disease")]
 
 
+@pytest.mark.slow
 def test_long_doc_gets_entities_throughout(trained: Language):
     sentence = "tamoxifen lowers breast cancer risk".split()
     n_repeats = 4000
@@ -192,13 +210,43 @@ def test_viterbi_never_invalid_and_optimal():
             assert score == pytest.approx(sum(log_probs[i, t] for i, t in enumerate(best)), abs=1e-6)
 
 
-def test_argmax_decoder_reads_invalid_tags_as_conlleval(trained: Language):
-    ner = trained.get_pipe("biobert_ner")
-    doc = trained.make_doc("a b c d")
-    tags = ner.tags
-    tag_ids = numpy.asarray([tags.index(t) for t in ("I-Disease", "I-Disease", "O", "I-Chemical")], dtype="i")
-    ner.set_annotations([doc], [(tag_ids, numpy.full((4,), 0.5, dtype="f"))])
-    assert ents(doc) == [("a b", "Disease"), ("d", "Chemical")]
+# Tag probabilities of four tokens over O, B-Chemical, I-Chemical, B-Disease, I-Disease: their argmax,
+# I-Disease I-Disease O I-Chemical, is no valid BIO sequence; the best valid one is B-Disease I-Disease O O.
+FIXED_PROBS = numpy.asarray(
+    [[0.40, 0.0, 0.0, 0.10, 0.50], [0.05, 0.0, 0.0, 0.05, 0.90], [0.90, 0.05, 0.05, 0.0, 0.0],
+     [0.45, 0.05, 0.50, 0.0, 0.0]],
+    dtype="f",
+)
+
+
+@registry.architectures("test_ner.FixedProbabilities.v1")
+def fixed_probabilities() -> Model:
+    """A stand-in token classifier giving every doc FIXED_PROBS' rows, so the decoders see known probabilities."""
+    output_layer = Linear()
+
+    def forward(model: Model, docs: List[Doc], is_train: bool):
+        return [model.ops.asarray2f(FIXED_PROBS[: len(doc)]) for doc in docs], lambda d_scores: []
+
+    return Model("fixed_probabilities", forward, init=lambda model, X=None, Y=None: None, layers=[output_layer],
+                 refs={"output_layer": output_layer})
+
+
+@pytest.mark.parametrize(
+    "decoder,expected",
+    [
+        ("viterbi", [("a b", "Disease", 0.5)]),
+        # argmax reads invalid tags as conlleval does: an I- tag after O or another type starts an entity.
+        ("argmax", [("a b", "Disease", 0.7), ("d", "Chemical", 0.5)]),
+    ],
+)
+def test_decoder_on_known_probabilities(decoder: str, expected: List[Tuple[str, str, float]]):
+    nlp = spacy.blank("en")
+    model = {"@architectures": "test_ner.FixedProbabilities.v1"}
+    nlp.add_pipe("biobert_ner", config={"decoder": decoder, "model": model})
+    nlp.initialize(lambda: examples_for(nlp, TRAIN_DATA, "biobert_ner"))
+    assert nlp.get_pipe("biobert_ner").tags == ["O", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease"]
+    doc = nlp("a b c d")
+    assert [(ent.text, ent.label_, pytest.approx(ent._.score)) for ent in doc.ents] == expected
 
 
 def test_merge_keeps_unscored_and_prefers_higher_score(trained: Language):

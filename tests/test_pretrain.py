@@ -287,6 +287,7 @@ def _cli(tiny_bert, corpus, output, max_steps, *extra) -> list:
     ]
 
 
+@pytest.mark.slow
 def test_resume_after_kill(tiny_bert, tmp_path):
     corpus = write_text_corpus(tmp_path / "corpus.txt")
     output = tmp_path / "run"
@@ -319,6 +320,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_torchrun_two_ranks_agree(tiny_bert, tmp_path):
     corpus = write_text_corpus(tmp_path / "corpus.txt")
     output = tmp_path / "ddp"

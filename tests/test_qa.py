@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import pytest
@@ -5,9 +6,11 @@ import spacy
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.util import fix_random_seed, registry
+from typer.testing import CliRunner
 
 from spacy_biobert import Answer
 from spacy_biobert.annotations import QUESTIONS, mark_annotated
+from spacy_biobert.cli import app
 from spacy_biobert.data_classes import set_qa_data
 from spacy_biobert.pipeline.qa import install_extensions
 from spacy_biobert.readers.qa import QARecord, record_to_example
@@ -20,12 +23,12 @@ TRAIN_DATA = [
 ANSWERS = ["kinase", "brca1 mutations", "tamoxifen"]
 
 
-def make_nlp(tiny_bert):
+def make_nlp(tiny_bert, **model_config):
     """A tiny QA pipeline; its head starts from Glorot weights, with which a 32-wide model overfits in 50 updates
-    (the default, BERT's std 0.02, needs about 150)."""
+    (the default, BERT's std 0.02, needs about 150). `model_config` overrides settings of the model."""
     nlp = spacy.blank("en")
     model = {"name": str(tiny_bert), "max_seq_length": 64, "doc_stride": 16, "max_query_length": 16,
-             "init_W": {"@initializers": "glorot_uniform_init.v1"}}
+             "init_W": {"@initializers": "glorot_uniform_init.v1"}, **model_config}
     nlp.add_pipe("biobert_qa", config={"model": model})
     return nlp
 
@@ -93,11 +96,14 @@ def test_pipeline_answers_doc_questions_and_serialises(trained_nlp):
     answers = doc._.answers
     assert list(answers) == [TRAIN_DATA[0].question, TRAIN_DATA[2].question]
     assert answers[TRAIN_DATA[0].question][0].span.text == "kinase"
-    assert len(answers[TRAIN_DATA[0].question]) <= 5
-    for answer_list in answers.values():
-        for answer in answer_list:
-            assert answer.span.doc is doc
+    # The pipeline stores what `answer` gives for the same questions: the component's top_k, spans and scores.
+    qa = nlp.get_pipe("biobert_qa")
+    direct = qa.answer(list(answers), [doc, doc], top_k=qa.cfg["top_k"])
     expected = {q: [(a.span.start, a.span.end, a.score) for a in a_list] for q, a_list in answers.items()}
+    assert list(expected.values()) == [
+        [(a.span.start, a.span.end, pytest.approx(a.score)) for a in a_list] for a_list in direct
+    ]
+    assert [len(a_list) for a_list in expected.values()] == [qa.cfg["top_k"]] * 2
     doc_bin = DocBin(store_user_data=True)
     doc_bin.add(doc)
     (restored,) = DocBin().from_bytes(doc_bin.to_bytes()).get_docs(nlp.vocab)
@@ -170,11 +176,15 @@ def test_top_k_larger_than_candidates(trained_nlp):
 
 
 def test_answers_expand_to_token_boundaries(trained_nlp):
+    """The learnt answer "kinase" is a wordpiece inside the token "kinasecells": it is expanded to that token,
+    with its own probability (not dropped for a weaker candidate that happens to end on the token's boundary),
+    and the other candidates inside the same token collapse into it."""
     qa = trained_nlp.get_pipe("biobert_qa")
     doc = trained_nlp("imatinib inhibits the kinasecells.")
-    for answer in qa.answer(TRAIN_DATA[0].question, [doc])[0]:
-        assert answer.span.doc is doc
-        assert answer.span.text == doc.text[answer.span.start_char : answer.span.end_char]
+    answers = qa.answer(TRAIN_DATA[0].question, [doc])[0]
+    assert answers[0].span.text == "kinasecells" and answers[0].score > 0.5
+    spans = [(a.span.start, a.span.end) for a in answers]
+    assert len(set(spans)) == len(spans) == qa.cfg["top_k"]
 
 
 def test_not_initialized(tiny_bert):
@@ -215,6 +225,12 @@ def test_ask_with_sourced_component(trained_nlp):
     assert answers[0].span.text == "kinase"
 
 
+def test_slow_tokenizer_is_refused(tiny_bert):
+    nlp = make_nlp(tiny_bert, tokenizer_config={"use_fast": False})
+    with pytest.raises(ValueError, match=r"\[E306\]"):
+        nlp.initialize(lambda: [record_to_example(nlp, TRAIN_DATA[0])])
+
+
 def test_bad_window_config(tiny_bert):
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="E305"):
@@ -241,6 +257,52 @@ def test_scorer_is_registered():
         "qa_squad_em": 0.0,
         "qa_squad_f1": 0.0,
     }
+
+
+def test_scorer_merges_the_contexts_of_a_question():
+    """Examples sharing a question id are one question: their answers merged, de-duplicated case-insensitively
+    and ranked; SQuAD EM/F1 still score each example's first answer."""
+    nlp = spacy.blank("en")
+    question = "which drug inhibits the kinase?"
+    records = [
+        QARecord("q1.a", question, "imatinib inhibits the kinase.", [(0, 8)], "Q1"),
+        QARecord("q1.b", question, "Imatinib is a drug; the kinase is its target.", [(0, 8)], "Q1"),
+        QARecord("q2", "what raises the risk?", "brca1 raises the risk.", [(0, 5)], "Q2"),
+    ]
+    predicted = [  # (start, end, probability) of each context's answers
+        [[22, 28, 0.9], [0, 8, 0.05]],  # kinase, imatinib
+        [[0, 8, 0.8], [14, 18, 0.1]],  # Imatinib, drug
+        [[0, 5, 0.7]],  # brca1
+    ]
+    examples = [record_to_example(nlp, record) for record in records]
+    for eg, record, answers in zip(examples, records, predicted):
+        set_qa_data(eg.predicted, [record.question], answers={record.question: answers})
+    scores = registry.scorers.get("spacy_biobert.qa_scorer.v1")()(examples)
+    # Q1 ranks kinase (0.9), Imatinib (0.8; imatinib 0.05 is its duplicate), drug: gold at rank 2. Q2: rank 1.
+    assert scores == pytest.approx({"qa_strict_acc": 0.5, "qa_lenient_acc": 1.0, "qa_mrr": 0.75,
+                                    "qa_squad_em": 2 / 3, "qa_squad_f1": 2 / 3})
+
+
+def test_evaluate_cli_scores_the_trained_pipeline(trained_nlp, tmp_path):
+    """`evaluate --task qa` on a folder holding a SQuAD test file and the golden JSON (no `--gold`): the trained
+    pipeline's answers against the gold, one gold deliberately absent from its context."""
+    data = tmp_path / "test"
+    data.mkdir()
+    paragraphs = [{"context": r.context, "qas": [{"id": r.id, "question": r.question}]} for r in TRAIN_DATA]
+    (data / "batch.json").write_text(json.dumps({"data": [{"paragraphs": paragraphs}]}), encoding="utf8")
+    golds = ANSWERS[:2] + ["insulin"]
+    questions = [{"id": r.id, "type": "factoid", "body": r.question, "exact_answer": [[gold]], "snippets": []}
+                 for r, gold in zip(TRAIN_DATA, golds)]
+    (data / "golden.json").write_text(json.dumps({"questions": questions}), encoding="utf8")
+    trained_nlp.to_disk(tmp_path / "model")
+    output = tmp_path / "scores.json"
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "model"), str(data), "--task", "qa",
+                                      "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    results = json.loads(output.read_text(encoding="utf8"))
+    assert [(row["batch"], row["questions"], row["contexts"]) for row in results["rows"]] == [("batch", 3, 3)]
+    scores = results["scores"]
+    assert (scores["qa_strict_acc"], scores["qa_lenient_acc"], scores["qa_mrr"]) == pytest.approx((2 / 3,) * 3)
 
 
 def test_windows_longer_than_the_model_positions(tiny_bert):

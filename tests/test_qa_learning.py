@@ -11,11 +11,14 @@ import sys
 from pathlib import Path
 from typing import List
 
+import numpy
 import pytest
 import spacy
 from spacy.util import fix_random_seed, load_config, registry
 
 from spacy_biobert.readers.qa import QARecord, record_to_example
+
+from .util import numeric_gradient
 
 ROOT = Path(__file__).parent.parent
 FILLER = "the cell is associated with the tumor in patients .".split()
@@ -137,3 +140,31 @@ def test_yesno_needs_the_head(base, records):
         nlp.update(examples)
     with pytest.raises(ValueError, match="E312"):
         qa.yes_probabilities("does it?", [nlp.make_doc("it does.")])
+
+
+def test_loss_gradient_matches_finite_differences(base, records):
+    """get_loss's d_logits is the gradient of its loss: checked by central differences on every logit of the
+    tiny model's windows (shifted by noise), for a context of several windows (the windows without the answer
+    target [CLS]), an answer occurring twice in one window (the loss marginalises over both) and a yes/no
+    question (its no/yes logits at [CLS])."""
+    nlp = spacy.blank("en")
+    qa = nlp.add_pipe("biobert_qa", config={"model": {"name": base, **WINDOW, "yesno": True}})
+    twice = QARecord("t", "which kinase?", "the kinase and the kinase .", [(4, 10), (19, 25)])
+    chosen = records[:1] + [twice] + yesno_records(1)
+    examples = [record_to_example(nlp, r) for r in chosen]
+    nlp.initialize(lambda: examples)
+    windows = qa.model.predict([(r.question, r.context) for r in chosen])
+    assert list(windows.example_ids).count(0) >= 2
+    logits = numpy.asarray(windows.logits, dtype="float64")
+    logits += numpy.random.RandomState(0).normal(0.0, 1.0, logits.shape)
+
+    def loss_at(values: numpy.ndarray) -> float:
+        windows.logits = values
+        return qa.get_loss(examples, windows)[0]
+
+    windows.logits = logits
+    loss, d_logits = qa.get_loss(examples, windows)
+    assert loss > 0.0
+    numeric = numeric_gradient(loss_at, logits, eps=1e-5)
+    assert numpy.abs(numeric).max() > 1e-2
+    assert numpy.asarray(d_logits, dtype="float64") == pytest.approx(numeric, abs=1e-6)

@@ -3,22 +3,26 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List
+from typing import Iterator, List
 
+import numpy
 import pytest
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from thinc.api import Adam, fix_random_seed
+from typer.testing import CliRunner
 
 from spacy_biobert.annotations import mark_annotated
+from spacy_biobert.cli import app
 from spacy_biobert.data_classes import RELATIONS_KEY, Relation, encode_relation, set_relations
 from spacy_biobert.pipeline.rel import create_entity_pairs
 from spacy_biobert.readers.rel import create_rel_jsonl_reader, create_re_tsv_reader
 
-from .util import blank_with_transformer, make_tiny_bert
+from .util import blank_with_transformer, make_tiny_bert, numeric_gradient, train_ner_rel, write_records
 
 TRAIN_TSV = [
     ("@GENE$ mutations cause @DISEASE$ .", "1"),
@@ -61,7 +65,7 @@ def write_tsv(path: Path, rows, header: bool = False) -> Path:
 
 
 def train(nlp: Language, examples: List[Example], n_iter: int = 40, lr: float = 1e-3) -> None:
-    optimizer = nlp.initialize(get_examples=lambda: examples)
+    nlp.initialize(get_examples=lambda: examples)
     optimizer = Adam(lr)
     for _ in range(n_iter):
         nlp.update(examples, sgd=optimizer, drop=0.0)
@@ -75,6 +79,17 @@ def doc_with_ents(nlp: Language, words: List[str], ents, sent_starts=None) -> Do
     doc = Doc(nlp.vocab, words=words, sent_starts=sent_starts)
     doc.ents = [Span(doc, start, end, label=label) for start, end, label in ents]
     return doc
+
+
+@contextmanager
+def pipe_cfg(pipe, **settings) -> Iterator:
+    """Change settings of a component's `cfg` (threshold, spans_keys) for a block, on a shared pipeline."""
+    saved = {key: pipe.cfg[key] for key in settings}
+    pipe.cfg.update(settings)
+    try:
+        yield pipe
+    finally:
+        pipe.cfg.update(saved)
 
 
 def test_entity_pairs_generator():
@@ -121,6 +136,7 @@ def test_add_label(tiny_bert, tmp_path):
     nlp.initialize(get_examples=lambda: examples)
     assert rel.labels == ("ASSOCIATED", "TREATS")
     assert rel.output_labels == ("NO_RELATION", "ASSOCIATED", "TREATS")
+    assert rel.model.get_dim("nO") == 3
     with pytest.raises(ValueError, match="E207"):
         rel.add_label("CAUSES")
 
@@ -132,6 +148,48 @@ def test_add_label_before_initialize_with_labels(tiny_bert, tmp_path):
     examples = list(create_re_tsv_reader(write_tsv(tmp_path / "train.tsv", TRAIN_TSV))(nlp))
     nlp.initialize(get_examples=lambda: examples)
     assert nlp.get_pipe("biobert_rel").labels == ("CAUSES", "TREATS")
+
+
+@pytest.mark.parametrize(
+    "config,code",
+    [
+        ({"model": {"context": "paragraph"}}, "E203"),
+        ({"candidates": {"@misc": "spacy_biobert.entity_pairs.v1", "allowed_pairs": [["GENE"]]}}, "E204"),
+    ],
+)
+def test_bad_config(tiny_bert, config, code):
+    with pytest.raises(ValueError, match=rf"\[{code}\]"):
+        make_nlp(tiny_bert, config)
+
+
+def _softmax(logits: numpy.ndarray) -> numpy.ndarray:
+    exp = numpy.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _sigmoid(logits: numpy.ndarray) -> numpy.ndarray:
+    return 1.0 / (1.0 + numpy.exp(-logits))
+
+
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_loss_gradient_matches_finite_differences(tiny_bert, tmp_path, multi_label):
+    """get_loss takes the output layer's probabilities (softmax, or sigmoids in multi-label mode) and returns
+    the gradient of its loss with respect to the logits under them: checked by central differences, around the
+    tiny model's own outputs, on a doc where one pair has two gold labels."""
+    nlp = make_nlp(tiny_bert, {"model": {"multi_label": multi_label}})
+    examples = list(create_rel_jsonl_reader(write_records(tmp_path / "train.jsonl", MULTI_JSONL))(nlp))
+    nlp.initialize(get_examples=lambda: examples)
+    rel = nlp.get_pipe("biobert_rel")
+    _, probs = rel.predict([nlp.get_pipe("transformer")(eg.predicted.copy()) for eg in examples])
+    assert probs.shape == (12, 3 if multi_label else 4)  # 4 mentions: 12 ordered pairs
+    probs = numpy.asarray(probs, dtype="float64")
+    activation = _sigmoid if multi_label else _softmax
+    logits = numpy.log(probs / (1.0 - probs)) if multi_label else numpy.log(probs)
+    loss, d_logits = rel.get_loss(examples, activation(logits))
+    assert loss > 0.0
+    numeric = numeric_gradient(lambda values: rel.get_loss(examples, activation(values))[0], logits)
+    assert numpy.abs(numeric).max() > 1e-3
+    assert numpy.asarray(d_logits) == pytest.approx(numeric, abs=1e-7)
 
 
 def test_initialize_without_relations(tiny_bert, tmp_path):
@@ -170,10 +228,8 @@ def test_overfitting_IO(tiny_bert, tmp_path):
 
 def test_multi_label(tiny_bert, tmp_path):
     fix_random_seed(0)
-    path = tmp_path / "train.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in MULTI_JSONL) + "\n", encoding="utf8")
     nlp = make_nlp(tiny_bert, {"model": {"multi_label": True}})
-    examples = list(create_rel_jsonl_reader(path)(nlp))
+    examples = list(create_rel_jsonl_reader(write_records(tmp_path / "train.jsonl", MULTI_JSONL))(nlp))
     train(nlp, examples, n_iter=60)
     doc = nlp(examples[0].predicted.copy())
     assert relations_of(doc) == [
@@ -198,34 +254,32 @@ def trained(tiny_bert, tmp_path_factory):
 @pytest.mark.parametrize(
     "words,ents,sent_starts,expected",
     [
-        ("brca1 mutations cause cancer".split(), [], None, 0),  # no entities
-        ("brca1 mutations cause cancer".split(), [(0, 1, "GENE")], None, 0),  # one entity
+        ("brca1 mutations cause cancer".split(), [], None, []),  # no entities
+        ("brca1 mutations cause cancer".split(), [(0, 1, "GENE")], None, []),  # one entity
         ("brca1 mutations . cause cancer".split(), [(0, 1, "GENE"), (4, 5, "DISEASE")],
-         [True, False, False, True, False], 0),  # different sentences
-        ("brca1 a b c d e f cancer".split(), [(0, 1, "GENE"), (7, 8, "DISEASE")], None, 0),  # beyond max_distance
-        ("brca1 mutations cause cancer".split(), [(0, 1, "GENE"), (3, 4, "Disease")], None, 1),  # label map
-        ("brca1 mutations cause cancer".split(), [(0, 1, "GENE"), (3, 4, "Chemical")], None, 0),  # not allowed
-        ([], [], None, 0),  # empty doc
+         [True, False, False, True, False], []),  # different sentences
+        ("brca1 a b c d e f cancer".split(), [(0, 1, "GENE"), (7, 8, "DISEASE")], None, []),  # beyond max_distance
+        ("brca1 mutations cause cancer".split(), [(0, 1, "GENE"), (3, 4, "Disease")], None,
+         [("brca1", "GENE", "cancer", "Disease")]),  # label map: the relation keeps the pipeline's labels
+        ("brca1 mutations cause cancer".split(), [(0, 1, "GENE"), (3, 4, "Chemical")], None, []),  # not allowed
+        ([], [], None, []),  # empty doc
     ],
 )
 def test_candidates_in_pipeline(trained, words, ents, sent_starts, expected):
+    """At threshold 0 every candidate is a relation; the default threshold keeps those scoring 0.5 or more."""
     doc = doc_with_ents(trained, words, ents, sent_starts)
     rel = trained.get_pipe("biobert_rel")
-    assert len(rel.find_candidates(doc, doc.ents)) == expected
-    doc = trained(doc)
-    assert all(r.head.label_ == "GENE" for r in doc._.relations)
-    assert len(doc._.relations) <= expected
-
-
-def test_label_map_relation_keeps_pipeline_labels(trained):
-    doc = doc_with_ents(trained, "brca1 mutations cause cancer".split(), [(0, 1, "GENE"), (3, 4, "Disease")])
-    rel = trained.get_pipe("biobert_rel")
-    rel.cfg["threshold"] = 0.0
-    try:
-        doc = trained(doc)
-    finally:
-        rel.cfg["threshold"] = 0.5
-    assert [(r.head.label_, r.tail.label_) for r in doc._.relations] == [("GENE", "Disease")]
+    candidates = rel.find_candidates(doc, doc.ents)
+    assert [(c.head.text, c.tail.text) for c in candidates] == [(head, tail) for head, _, tail, _ in expected]
+    with pipe_cfg(rel, threshold=0.0):
+        every = trained(doc.copy())._.relations
+    assert [(r.head.text, r.head.label_, r.tail.text, r.tail.label_) for r in every] == expected
+    assert all(r.label == "ASSOCIATED" for r in every)
+    scored = [(r.head.text, r.tail.text, r.label, round(r.score, 5)) for r in every]
+    kept = trained(doc)._.relations
+    assert [(r.head.text, r.tail.text, r.label, round(r.score, 5)) for r in kept] == [
+        row for row in scored if row[3] >= 0.5
+    ]
 
 
 def test_mentions_from_span_groups(trained):
@@ -236,14 +290,11 @@ def test_mentions_from_span_groups(trained):
     doc.spans["diseases"] = [Span(doc, 3, 4, label="Disease")]
     rel = trained.get_pipe("biobert_rel")
     assert [(m.text, m.label_) for m in rel.mentions(doc)] == [("brca1", "Chemical"), ("cancer", "Disease")]
-    rel.cfg["spans_keys"], rel.cfg["threshold"] = ["genes", "diseases"], 0.0
-    try:
+    with pipe_cfg(rel, spans_keys=["genes", "diseases"], threshold=0.0):
         assert [(m.text, m.label_) for m in rel.mentions(doc)] == [
             ("brca1", "Chemical"), ("brca1", "GENE"), ("cancer", "Disease")
         ]
         doc = trained(doc)
-    finally:
-        rel.cfg["spans_keys"], rel.cfg["threshold"] = [], 0.5
     assert [(r.head.text, r.head.label_, r.tail.text) for r in doc._.relations] == [("brca1", "GENE", "cancer")]
     same_word = create_entity_pairs()(doc, [doc.ents[0], doc.spans["genes"][0]], ["Chemical", "GENE"])
     assert same_word == []
@@ -274,9 +325,13 @@ def test_huge_doc(trained):
     words = ("brca1 mutations cause cancer . " * 150).split()
     ents = [(i, i + 1, "GENE" if i % 5 == 0 else "DISEASE") for i in range(len(words)) if i % 5 in (0, 3)]
     sent_starts = [i % 5 == 0 for i in range(len(words))]
-    doc = trained(doc_with_ents(trained, words, ents, sent_starts))
+    with pipe_cfg(trained.get_pipe("biobert_rel"), threshold=0.0):
+        doc = trained(doc_with_ents(trained, words, ents, sent_starts))
     assert len(doc) == 750
-    assert all(r.tail.start - r.head.start == 3 for r in doc._.relations)
+    # Every one of the 150 sentences, to the last, gives its one candidate pair a score.
+    assert [(r.head.start, r.head.label_, r.tail.start) for r in doc._.relations] == [
+        (start, "GENE", start + 3) for start in range(0, 750, 5)
+    ]
 
 
 def test_relations_serialise(trained):
@@ -333,15 +388,24 @@ def test_update_skips_unmarked_layers(tiny_bert, tmp_path):
     assert losses["biobert_rel"] == 0.0
 
 
-def test_evaluate_trained_pipeline(trained, tmp_path):
-    from spacy_biobert.evaluation.rel import evaluate
-
-    trained.to_disk(tmp_path / "model")
+@pytest.mark.parametrize(
+    "threshold,expected",
+    [
+        # Candidates (GENE-DISEASE within 3 tokens): rows 0 and 2 (gold relations) and row 3; row 1 is too far.
+        (0.0, {"rel_p": 2 / 3, "rel_r": 1.0, "rel_f": 0.8}),  # every candidate predicted
+        (1.01, {"rel_p": 0.0, "rel_r": 0.0, "rel_f": 0.0}),  # none predicted
+    ],
+)
+def test_evaluate_cli_scores_the_pipeline_predictions(trained, tmp_path, threshold, expected):
+    with pipe_cfg(trained.get_pipe("biobert_rel"), threshold=threshold):
+        trained.to_disk(tmp_path / "model")
     test = write_tsv(tmp_path / "test.tsv", TRAIN_TSV, header=True)
-    results = evaluate(str(tmp_path / "model"), test)
-    assert set(results["scores"]) == {"rel_p", "rel_r", "rel_f", "examples"}
-    assert results["scores"]["examples"] == 4
-    assert all(0.0 <= results["scores"][key] <= 1.0 for key in ("rel_p", "rel_r", "rel_f"))
+    output = tmp_path / "scores.json"
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path / "model"), str(test), "--task", "rel",
+                                      "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(output.read_text(encoding="utf8"))["scores"]
+    assert scores == {**{key: pytest.approx(value) for key, value in expected.items()}, "examples": 4}
 
 
 def test_cross_validation_smoke(tiny_bert, tmp_path):
@@ -388,16 +452,10 @@ def test_end_to_end_ner_and_rel(tmp_path):
                          {"start": d, "end": d + len(disease), "label": "Disease"}],
             "relations": [{"head": 0, "tail": 1, "label": "ASSOCIATED"}] if related else [],
         })
-    path = tmp_path / "train.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf8")
-    nlp = blank_with_transformer(tiny)
-    nlp.add_pipe("biobert_ner")
-    nlp.add_pipe("biobert_rel", config={
+    nlp = train_ner_rel(tiny, records, tmp_path / "train.jsonl", n_updates=100, rel_config={
         "label_map": {"Disease": "DISEASE"},
         "candidates": {"@misc": "spacy_biobert.entity_pairs.v1", "allowed_pairs": [["GENE", "DISEASE"]]},
     })
-    examples = list(create_rel_jsonl_reader(path, predicted_ents=False, spans_key="biobert_ner")(nlp))
-    train(nlp, examples, n_iter=100)
     nlp.to_disk(tmp_path / "model")
     nlp = spacy.load(tmp_path / "model")
     doc = nlp("BRCA1 mutations cause breast cancer.")

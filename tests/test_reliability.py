@@ -447,24 +447,38 @@ def test_evaluate_ner_bad_data(model_dir: Path, tmp_path: Path, data: str, conte
     assert data in result.output
 
 
-@pytest.mark.parametrize("task", ["ner", "rel"])
-def test_evaluate_model_without_the_component(tmp_path: Path, task: str) -> None:
+GOLDEN_QA = {"questions": [{"id": "Q1", "type": "factoid", "body": "What causes cancer?", "exact_answer": [["BRCA1"]],
+                             "snippets": [{"text": "BRCA1 causes cancer."}]}]}
+
+
+@pytest.mark.parametrize(
+    "task,data,content,code",
+    [
+        ("ner", "test.tsv", "BRCA1\tB-GENE\n", "E029"),
+        ("rel", "test.tsv", "index\tsentence\tlabel\n0\t@GENE$ x @DISEASE$\t1\n", "E029"),
+        ("qa", "golden.json", json.dumps(GOLDEN_QA), "E304"),
+    ],
+)
+def test_evaluate_model_without_the_component(tmp_path: Path, task: str, data: str, content: str, code: str) -> None:
     """Row: a model without the task's component (was: a traceback)."""
     model = tmp_path / "model"
     spacy.blank("en").to_disk(model)
-    data = tmp_path / "test.tsv"
-    data.write_text("BRCA1\tB-GENE\n" if task == "ner" else "index\tsentence\tlabel\n0\t@GENE$ x @DISEASE$\t1\n",
-                    encoding="utf8")
-    assert_one_line_error(cli("evaluate", model, data, "--task", task), "E029")
+    (tmp_path / data).write_text(content, encoding="utf8")
+    assert_one_line_error(cli("evaluate", model, tmp_path / data, "--task", task), code)
 
 
-def test_evaluate_rel_bad_label(rel_model: Path, tmp_path: Path) -> None:
-    """Row: RE label `2` (was: a CorpusError traceback)."""
-    data = tmp_path / "test.tsv"
-    data.write_text("index\tsentence\tlabel\n0\t@GENE$ causes @DISEASE$ .\t2\n", encoding="utf8")
-    result = cli("evaluate", rel_model, data, "--task", "rel")
-    assert_one_line_error(result, "E002")
-    assert "line 2" in result.output
+@pytest.mark.parametrize(
+    "data,code,where",
+    [
+        ("test.tsv", "E002", "line 2"),  # RE label `2` (was: a CorpusError traceback)
+        ("test.txt", "E206", "test.txt"),  # not a relation test file
+    ],
+)
+def test_evaluate_rel_bad_data(rel_model: Path, tmp_path: Path, data: str, code: str, where: str) -> None:
+    (tmp_path / data).write_text("index\tsentence\tlabel\n0\t@GENE$ causes @DISEASE$ .\t2\n", encoding="utf8")
+    result = cli("evaluate", rel_model, tmp_path / data, "--task", "rel")
+    assert_one_line_error(result, code)
+    assert where in result.output
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """Test helpers: a tiny randomly initialised BERT written to disk, so no test downloads anything."""
+import json
 import string
 from pathlib import Path
-from typing import Iterable, Union
+from typing import Any, Callable, Dict, Iterable, Optional, Union
+
+import numpy
 
 import spacy
 from spacy.language import Language
@@ -56,6 +59,50 @@ def blank_with_transformer(bert: Union[str, Path]) -> Language:
              "tokenizer_config": {"use_fast": True}}
     nlp.add_pipe("transformer", config={"model": model})
     return nlp
+
+
+def write_records(path: Union[str, Path], records: Iterable[Dict[str, Any]]) -> Path:
+    """Write dicts as JSONL, one a line (e.g. records of the relation JSONL format)."""
+    path = Path(path)
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf8")
+    return path
+
+
+def train_ner_rel(
+    bert: Union[str, Path],
+    records: Iterable[Dict[str, Any]],
+    path: Union[str, Path],
+    n_updates: int,
+    rel_config: Optional[Dict[str, Any]] = None,
+) -> Language:
+    """A transformer on `bert` with biobert_ner and biobert_rel listening, trained together (Adam 1e-3, no
+    dropout, the whole batch `n_updates` times) on relation JSONL `records` written to `path`: the NER learns
+    their entities (spans key `biobert_ner`), biobert_rel their relations. Seed the RNGs before calling."""
+    from thinc.api import Adam
+
+    from spacy_biobert.readers.rel import create_rel_jsonl_reader
+
+    nlp = blank_with_transformer(bert)
+    nlp.add_pipe("biobert_ner")
+    nlp.add_pipe("biobert_rel", config=rel_config or {})
+    reader = create_rel_jsonl_reader(write_records(path, records), predicted_ents=False, spans_key="biobert_ner")
+    examples = list(reader(nlp))
+    nlp.initialize(get_examples=lambda: examples)
+    optimizer = Adam(1e-3)
+    for _ in range(n_updates):
+        nlp.update(examples, sgd=optimizer, drop=0.0)
+    return nlp
+
+
+def numeric_gradient(loss: Callable[[numpy.ndarray], float], x: numpy.ndarray, eps: float = 1e-6) -> numpy.ndarray:
+    """d loss / d x at float64 `x` by central differences, one element at a time: the reference a component's
+    `get_loss` gradient is checked against."""
+    gradient = numpy.zeros_like(x, dtype="float64")
+    for index in numpy.ndindex(x.shape):
+        step = numpy.zeros_like(x, dtype="float64")
+        step[index] = eps
+        gradient[index] = (loss(x + step) - loss(x - step)) / (2 * eps)
+    return gradient
 
 
 def make_cased_bert(
