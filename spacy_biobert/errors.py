@@ -27,6 +27,9 @@ class Warnings(metaclass=_ErrorsWithCodes):
     W401 = "`--resume` given but {path} holds no checkpoint: training starts from the base model."
     W402 = ("{path} already holds a checkpoint at step {step}; starting afresh and overwriting it. "
             "Pass `--resume` to continue it instead.")
+    W201 = ("A sentence (its first mention at token {start}) gives {n_pairs} relation candidates; biobert_rel "
+            "classifies the {max_pairs} closest. Raise `max_pairs` of the candidate generator "
+            "([components.biobert_rel.candidates], 0 for no limit) or narrow it with `allowed_pairs`.")
     W501 = ("The pipeline '{model}' has no components: every document gets empty annotations. Give a trained "
             "pipeline (e.g. training/ner/model-best) if that is not what you want.")
 
@@ -155,6 +158,8 @@ class Errors(metaclass=_ErrorsWithCodes):
             "cannot grow. Give all labels before `nlp.initialize()` (or in `[initialize.components]`).")
     E206 = ("{path}: not a relation test file. Give a BioBERT RE .tsv file, a .jsonl file in the relation "
             "format, or a .spacy DocBin.")
+    E209 = ("max_pairs of spacy_biobert.entity_pairs.v1 must be 0 (no limit) or a positive number of pairs "
+            "a sentence, not {max_pairs}.")
     E208 = ("Relation scoring got {n_gold} gold and {n_pred} predicted label sets: give one predicted set "
             "per gold instance, in the same order.")
     # annotate

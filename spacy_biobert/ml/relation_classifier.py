@@ -10,10 +10,12 @@ independent sigmoids (multi-label) classify it.
 """
 from typing import Callable, List, Optional, Tuple
 
+import numpy
+
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Dropout, Linear, Model, Ops, Relu, Softmax, chain, glorot_uniform_init
-from thinc.types import Floats2d, FloatsXd, Ints2d, Shape
+from thinc.types import Floats2d, FloatsXd, Ints1d, Ints2d, Shape
 
 from ..errors import Errors
 
@@ -146,38 +148,63 @@ def pair_pooler(context: str) -> Model[Tuple[List[Floats2d], List[Ints2d]], Floa
     return Model("pair_pooler", _pool_forward, attrs={"context": context})
 
 
-def _segments(pair: Ints2d, context: str) -> List[Tuple[int, int]]:
-    """The token ranges a pair row pools: head, tail and the context range."""
-    h_start, h_end, t_start, t_end, c_start, c_end = (int(v) for v in pair)
-    segments = [(h_start, h_end), (t_start, t_end)]
+def _segments(pairs: Ints2d, context: str) -> List[Tuple[Ints1d, Ints1d]]:
+    """The token ranges (starts, ends) that the pair rows pool: head, tail and the context range."""
+    ranges = [(pairs[:, 0], pairs[:, 1]), (pairs[:, 2], pairs[:, 3])]
     if context == "sentence":
-        segments.append((c_start, c_end))
+        ranges.append((pairs[:, 4], pairs[:, 5]))
     elif context == "between":
-        segments.append((min(h_end, t_end), max(h_start, t_start)))
-    return segments
+        ranges.append((numpy.minimum(pairs[:, 1], pairs[:, 3]), numpy.maximum(pairs[:, 0], pairs[:, 2])))
+    return ranges
 
 
 def _pool_forward(
     model: Model, inputs: Tuple[List[Floats2d], List[Ints2d]], is_train: bool
 ) -> Tuple[Floats2d, Callable]:
+    """Span means from each doc's prefix sums of token vectors (in float64, exact to float32 precision even
+    over a long doc): one gather a range, whatever the number of pairs (a crowded sentence has thousands);
+    an empty range pools to zeros. The backward pass scatters each mean's gradient to its range's two
+    ends and takes the prefix sum again."""
     tokvecs, pairs = inputs
     context = model.attrs["context"]
     ops = model.ops
+    xp = ops.xp
     width = max((vectors.shape[1] for vectors in tokvecs), default=0)
     n_parts = 2 if context == "none" else 3
-    rows = [(i, _segments(pair, context)) for i, doc_pairs in enumerate(pairs) for pair in doc_pairs]
-    output = ops.alloc2f(len(rows), width * n_parts)
-    for r, (i, segments) in enumerate(rows):
-        for s, (start, end) in enumerate(segments):
-            if end > start:
-                output[r, s * width : (s + 1) * width] = tokvecs[i][start:end].mean(axis=0)
+    per_doc = []
+    for vectors, doc_pairs in zip(tokvecs, pairs):
+        rows = numpy.asarray(doc_pairs, dtype="int64").reshape((-1, 6))
+        ranges = []
+        for starts, ends in _segments(rows, context):
+            lengths = numpy.maximum(ends - starts, 0)
+            ranges.append((starts, numpy.where(lengths > 0, ends, starts), lengths))
+        per_doc.append(ranges)
+    outputs = []
+    for vectors, ranges in zip(tokvecs, per_doc):
+        if not len(ranges[0][0]):
+            continue
+        sums = xp.zeros((vectors.shape[0] + 1, vectors.shape[1]), dtype="float64")
+        xp.cumsum(vectors, axis=0, dtype="float64", out=sums[1:])
+        parts = []
+        for starts, ends, lengths in ranges:
+            divisor = xp.asarray(numpy.maximum(lengths, 1).reshape((-1, 1)))
+            parts.append((sums[xp.asarray(ends)] - sums[xp.asarray(starts)]) / divisor)
+        outputs.append(xp.concatenate(parts, axis=1).astype("float32"))
+    output = xp.concatenate(outputs) if outputs else ops.alloc2f(0, width * n_parts)
 
     def backprop(d_output: Floats2d) -> Tuple[List[Floats2d], List[Ints2d]]:
-        d_tokvecs = [ops.alloc2f(*vectors.shape) for vectors in tokvecs]
-        for r, (i, segments) in enumerate(rows):
-            for s, (start, end) in enumerate(segments):
-                if end > start:
-                    d_tokvecs[i][start:end] += d_output[r, s * width : (s + 1) * width] / (end - start)
+        d_tokvecs = []
+        row = 0
+        for vectors, ranges in zip(tokvecs, per_doc):
+            n_rows = len(ranges[0][0])
+            d_sums = xp.zeros((vectors.shape[0] + 1, vectors.shape[1]), dtype="float64")
+            for part, (starts, ends, lengths) in enumerate(ranges):
+                divisor = xp.asarray(numpy.maximum(lengths, 1).reshape((-1, 1)))
+                d_mean = d_output[row : row + n_rows, part * width : (part + 1) * width] / divisor
+                ops.scatter_add(d_sums, xp.asarray(starts), d_mean)
+                ops.scatter_add(d_sums, xp.asarray(ends), -d_mean)
+            d_tokvecs.append(xp.cumsum(d_sums, axis=0)[:-1].astype("float32"))
+            row += n_rows
         return d_tokvecs, pairs
 
     return output, backprop

@@ -10,6 +10,7 @@ the entity labels of the pipeline (say `Disease` from a BC5CDR NER) into those t
 as plain data (`spacy_biobert.data_classes`) and read back as `doc._.relations`, a list of
 `Relation(head, tail, label, score)`.
 """
+import warnings
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import numpy
@@ -23,7 +24,7 @@ from thinc.types import Floats2d, Ints2d
 
 from ..annotations import RELATIONS, is_annotated
 from ..data_classes import PairOffsets, Relation, get_relations, install_relation_extension, pair_offsets, set_relations
-from ..errors import Errors
+from ..errors import Errors, Warnings
 from ..metrics.relations import score_relations
 from .base import BioBertPipe
 
@@ -69,7 +70,10 @@ CandidateGenerator = Callable[[Doc, Sequence[Span], Sequence[str]], List[Candida
 
 @registry.misc("spacy_biobert.entity_pairs.v1")
 def create_entity_pairs(
-    max_distance: int = 100, allowed_pairs: Optional[List[List[str]]] = None, ordered: bool = True
+    max_distance: int = 100,
+    allowed_pairs: Optional[List[List[str]]] = None,
+    ordered: bool = True,
+    max_pairs: int = 1000,
 ) -> CandidateGenerator:
     """Directed pairs of non-overlapping mentions in one sentence (the whole doc when it has no sentences).
 
@@ -77,6 +81,9 @@ def create_entity_pairs(
     allowed_pairs (Optional[List[List[str]]]): (head label, tail label) pairs to consider, after the
         component's `label_map`; None or empty for all.
     ordered (bool): whether `allowed_pairs` fix the direction; if false, [A, B] also allows head B, tail A.
+    max_pairs (int): most pairs a sentence gives (0: no limit); where there are more, the closest are kept
+        (warning W201). The pairs grow with the square of the mentions: 300 mentions in one sentence make
+        89,700, so without a cap one crowded sentence (a table, a gene list) costs minutes.
     """
     allowed: Optional[Set[Tuple[str, str]]] = None
     if allowed_pairs:
@@ -87,25 +94,56 @@ def create_entity_pairs(
             allowed.add((pair[0], pair[1]))
             if not ordered:
                 allowed.add((pair[1], pair[0]))
+    if max_pairs < 0:
+        raise ValueError(Errors.E209.format(max_pairs=max_pairs))
 
     def entity_pairs(doc: Doc, ents: Sequence[Span], labels: Sequence[str]) -> List[Candidate]:
         has_sents = doc.has_annotation("SENT_START")
-        contexts = [ent.sent if has_sents else doc[:] for ent in ents]
+        by_context: Dict[int, List[int]] = {}
+        contexts: Dict[int, Span] = {}
+        for i, ent in enumerate(ents):
+            context = ent.sent if has_sents else doc[:]
+            by_context.setdefault(context.start, []).append(i)
+            contexts[context.start] = context
         candidates = []
-        for i, head in enumerate(ents):
-            for j, tail in enumerate(ents):
-                if i == j or contexts[i].start != contexts[j].start:
-                    continue
-                if head.start < tail.end and tail.start < head.end:
-                    continue
-                if allowed is not None and (labels[i], labels[j]) not in allowed:
-                    continue
-                if max(head.start, tail.start) - min(head.end, tail.end) > max_distance:
-                    continue
-                candidates.append(Candidate(head, tail, contexts[i]))
+        for key, members in by_context.items():
+            for i, j in _sentence_pairs(ents, labels, members, allowed, max_distance, max_pairs):
+                candidates.append(Candidate(ents[i], ents[j], contexts[key]))
         return candidates
 
     return entity_pairs
+
+
+def _sentence_pairs(
+    ents: Sequence[Span],
+    labels: Sequence[str],
+    members: List[int],
+    allowed: Optional[Set[Tuple[str, str]]],
+    max_distance: int,
+    max_pairs: int,
+) -> List[Tuple[int, int]]:
+    """The (head, tail) indices of one sentence's allowed pairs, in the order head, then tail, computed on
+    arrays so that crowded sentences stay cheap; the `max_pairs` closest where there are more."""
+    index = numpy.asarray(members)
+    starts = numpy.asarray([ents[i].start for i in members])
+    ends = numpy.asarray([ents[i].end for i in members])
+    keep = (starts[:, None] >= ends[None, :]) | (ends[:, None] <= starts[None, :])
+    gap = numpy.maximum(starts[:, None], starts[None, :]) - numpy.minimum(ends[:, None], ends[None, :])
+    keep &= gap <= max_distance
+    if allowed is not None:
+        names = sorted({labels[i] for i in members})
+        codes = numpy.asarray([names.index(labels[i]) for i in members])
+        table = numpy.zeros((len(names), len(names)), dtype=bool)
+        for a, head in enumerate(names):
+            for b, tail in enumerate(names):
+                table[a, b] = (head, tail) in allowed
+        keep &= table[codes[:, None], codes[None, :]]
+    heads, tails = numpy.nonzero(keep)
+    if max_pairs and len(heads) > max_pairs:
+        warnings.warn(Warnings.W201.format(n_pairs=len(heads), max_pairs=max_pairs, start=int(starts.min())))
+        closest = numpy.sort(numpy.argsort(gap[heads, tails], kind="stable")[:max_pairs])
+        heads, tails = heads[closest], tails[closest]
+    return list(zip(index[heads].tolist(), index[tails].tolist()))
 
 
 @Language.factory(
