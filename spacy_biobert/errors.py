@@ -60,7 +60,7 @@ class Errors(metaclass=_ErrorsWithCodes):
     E010 = ("The BioBERT RE TSV reader needs exactly two [placeholder, entity label] pairs, head first, then "
             "tail (e.g. [[\"@GENE$\", \"GENE\"], [\"@DISEASE$\", \"DISEASE\"]]); got {placeholders}.")
     E011 = ("{path}: no cross-validation folds. Expected numbered sub-folders (1/, 2/, ...) each holding "
-            "train.tsv and test.tsv, as BioBERT's GAD and EU-ADR are laid out.")
+            "train.tsv and test.tsv, as BioBERT's relation corpora are laid out.")
     # Foundation: question-answering readers
     E015 = "{path}: {where}: expected {expected}; found {found!r}."
     E016 = ("{path}, question {qid}: the answer {answer!r} does not occur at answer_start {start} of its context "

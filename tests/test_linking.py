@@ -81,7 +81,8 @@ def linker_pipeline(kb: Path = None) -> Language:
 @pytest.mark.parametrize("index", [0, 1, 2], ids=["jsonl", "medic_tsv", "pubtator"])
 def test_kb_build_each_format(tmp_path: Path, index: int) -> None:
     source = write_sources(tmp_path)[index]
-    result = RUNNER.invoke(app, ["kb", "build", str(source), str(tmp_path / "out")])
+    columns = ["--synonyms-column", "7"] if index == 1 else []
+    result = RUNNER.invoke(app, ["kb", "build", str(source), str(tmp_path / "out"), *columns])
     assert result.exit_code == 0, result.output
     kb = load_index(tmp_path / "out").kb
     ids = {cid.replace("MESH:", "") for cid in kb.cui_to_entity}
@@ -99,7 +100,7 @@ def test_tsv_three_columns_and_prefix(tmp_path: Path) -> None:
 
 def test_tiny_kb_builds(tmp_path: Path) -> None:
     """One concept, two aliases: scispaCy's fixed min_df=10 would prune every 3-gram."""
-    meta = build_index(read_kb_source(write_sources(tmp_path)[1])[:1], tmp_path / "tiny")
+    meta = build_index(read_kb_source(write_sources(tmp_path)[1], synonyms_column=7)[:1], tmp_path / "tiny")
     assert meta["aliases"] == 3 and meta["min_df"] == 1
     generator = load_index(tmp_path / "tiny").candidate_generator()
     (candidates,) = generator(["breast cancers"], 5)

@@ -18,7 +18,7 @@ def kb_build_cli(
     output: Path = typer.Argument(..., help="Folder to write the index to (give it as `[initialize.components.linker] kb`)."),
     fmt: str = typer.Option("auto", "--format", "-f", help="jsonl, tsv, pubtator, or auto (from the file name)."),
     synonyms_column: Optional[int] = typer.Option(
-        None, "--synonyms-column", help="TSV: 0-based column of `|`-separated synonyms (default: 7 in MEDIC's 9-column layout, else 2)."),
+        None, "--synonyms-column", help="TSV: 0-based column of `|`-separated synonyms (default 2; CTD's MEDIC: 7)."),
     strip_prefix: Optional[str] = typer.Option(None, "--strip-prefix", help="TSV: prefix to strip from ids, e.g. 'MESH:'."),
     min_df: Optional[int] = typer.Option(
         None, "--min-df", help="Least number of aliases a character 3-gram must occur in (default: 10 for 100,000+ aliases, else 1)."),

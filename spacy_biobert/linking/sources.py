@@ -3,10 +3,9 @@
 - `jsonl`: scispaCy's own KB format, one concept a line:
   `{"concept_id": "D003920", "canonical_name": "Diabetes Mellitus", "aliases": ["diabetes"], "types": ["Disease"]}`
   (`aliases`, `types` and `definition` optional).
-- `tsv`: CTD/MEDIC-style vocabulary: `name<TAB>id[<TAB>synonyms]`, synonyms `|`-separated; in a file with
-  MEDIC's 9 columns (`CTD_diseases.tsv`) they are its 8th, `Synonyms`; `synonyms_column` (0-based) names
-  another; `#` lines are comments. Ids keep their prefix
-  (`MESH:D003920`) unless `strip_prefix` names it.
+- `tsv`: a vocabulary of `name<TAB>id[<TAB>...]` lines, synonyms `|`-separated in the third column or in
+  the one `synonyms_column` (0-based) names (CTD's MEDIC `CTD_diseases.tsv`: 7, its `Synonyms`); `#` lines
+  are comments. Ids keep their prefix (`MESH:D003920`) unless `strip_prefix` names it.
 - `pubtator`: the concept ids of PubTator annotations: each id's mention texts become its aliases and the
   most frequent one its canonical name; the mention type its type.
 """
@@ -21,8 +20,7 @@ from ..errors import CorpusError, Errors
 from ..readers.pubtator import PubTatorDoc, read_pubtator
 
 SOURCE_FORMATS = ("jsonl", "tsv", "pubtator")
-MEDIC_COLUMNS = 9
-MEDIC_SYNONYMS_COLUMN = 7
+DEFAULT_SYNONYMS_COLUMN = 2
 SUFFIX_FORMATS = {".jsonl": "jsonl", ".tsv": "tsv", ".txt": "pubtator", ".pubtator": "pubtator"}
 
 
@@ -92,9 +90,7 @@ def _read_tsv(path: Path, synonyms_column: Optional[int], strip_prefix: Optional
             name, concept_id = fields[0].strip(), fields[1].strip()
             if strip_prefix and concept_id.startswith(strip_prefix):
                 concept_id = concept_id[len(strip_prefix):]
-            column = synonyms_column
-            if column is None:
-                column = MEDIC_SYNONYMS_COLUMN if len(fields) >= MEDIC_COLUMNS else 2
+            column = DEFAULT_SYNONYMS_COLUMN if synonyms_column is None else synonyms_column
             synonyms = fields[column] if len(fields) > column else ""
             aliases = [alias.strip() for alias in synonyms.split("|") if alias.strip()]
             yield Entity(concept_id=concept_id, canonical_name=name, aliases=aliases)
