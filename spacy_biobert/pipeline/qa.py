@@ -329,8 +329,7 @@ class BioBertQA(BioBertPipe[List[GoldPair]]):
         its no/yes logits at `[CLS]` (counted twice, so that it weighs as much as a start and an end).
         """
         logits = self.model.ops.to_numpy(windows.logits).astype("float64")
-        allowed = windows.offsets[:, :, 0] >= 0
-        allowed[:, 0] = True
+        allowed = windows.attention_mask > 0
         d_logits = numpy.zeros_like(logits)
         loss = 0.0
         for i, example_id in enumerate(windows.example_ids):
@@ -340,7 +339,7 @@ class BioBertQA(BioBertPipe[List[GoldPair]]):
                 loss -= 2 * numpy.log(max(probs[int(yes >= 0.5)], 1e-12))
                 d_logits[i, 0, 2:4] = 2 * (probs - numpy.array([1.0 - yes, yes]))
                 continue
-            starts, ends = gold_positions(windows.offsets[i], spans)
+            starts, ends = gold_positions(windows.offsets[i], spans[:1])
             for column, targets in ((0, starts), (1, ends)):
                 probs = _softmax(numpy.where(allowed[i], logits[i, :, column], -numpy.inf))
                 target_mass = probs[targets].sum()
