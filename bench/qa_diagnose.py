@@ -27,7 +27,7 @@ from transformers import AutoTokenizer
 
 from spacy_biobert.base_model import resolve_base_model
 from spacy_biobert.ml.qa_model import tokenize_windows
-from spacy_biobert.pipeline.qa import gold_positions
+from spacy_biobert.pipeline.qa import gold_position
 from spacy_biobert.readers.qa import record_to_example
 
 from qa_vs_hf import (
@@ -53,14 +53,13 @@ def window_checks(tokenizer: Any, records: List[Any], args: argparse.Namespace) 
     cls = misplaced = 0
     for i, example_id in enumerate(windows.example_ids):
         record = records[example_id]
-        starts, ends = gold_positions(windows.offsets[i], record.answers)
-        if starts == [0]:
+        start, end = gold_position(windows.offsets[i], record.answers[0])
+        if start == 0:
             cls += 1
             continue
         golds = {record.context[s:e].casefold() for s, e in record.answers}
-        for start, end in zip(starts, ends):
-            text = record.context[windows.offsets[i][start][0] : windows.offsets[i][end][1]].casefold()
-            misplaced += text not in golds
+        text = record.context[windows.offsets[i][start][0] : windows.offsets[i][end][1]].casefold()
+        misplaced += text not in golds
     encoding = hf_features(tokenizer, records, args)
     hf_starts, _ = hf_train_targets(encoding, records)
     return {

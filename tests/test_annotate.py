@@ -392,6 +392,7 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
     assert out.read_bytes() == reference.read_bytes()
 
 
+@pytest.mark.slow
 def test_ray_engine_matches_local(model_dir: Path, tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
     inp = tmp_path / "in"

@@ -145,7 +145,7 @@ def test_yesno_needs_the_head(base, records):
 def test_loss_gradient_matches_finite_differences(base, records):
     """get_loss's d_logits is the gradient of its loss: checked by central differences on every logit of the
     tiny model's windows (shifted by noise), for a context of several windows (the windows without the answer
-    target [CLS]), an answer occurring twice in one window (the loss marginalises over both) and a yes/no
+    target [CLS]), an answer occurring twice in one window (the loss targets the first) and a yes/no
     question (its no/yes logits at [CLS])."""
     nlp = spacy.blank("en")
     qa = nlp.add_pipe("biobert_qa", config={"model": {"name": base, **WINDOW, "yesno": True}})
@@ -168,3 +168,27 @@ def test_loss_gradient_matches_finite_differences(base, records):
     numeric = numeric_gradient(loss_at, logits, eps=1e-5)
     assert numpy.abs(numeric).max() > 1e-2
     assert numpy.asarray(d_logits, dtype="float64") == pytest.approx(numeric, abs=1e-6)
+
+
+def test_loss_is_berts_squad_objective(base):
+    """With equal logits every real wordpiece of the window is equally likely: the loss is ln(real wordpieces)
+    (question and special tokens compete too, padding does not), and only the first gold occurrence is a
+    target: its start and end wordpieces get p - 1, the second occurrence's get p."""
+    nlp = spacy.blank("en")
+    qa = nlp.add_pipe("biobert_qa", config={"model": {"name": base, **WINDOW}})
+    twice = QARecord("t", "which kinase?", "the kinase and the kinase .", [(4, 10), (19, 25)])
+    short = QARecord("s", "which?", "a kinase .", [(2, 8)])
+    examples = [record_to_example(nlp, r) for r in (twice, short)]
+    nlp.initialize(lambda: examples)
+    windows = qa.model.predict([(r.question, r.context) for r in (twice, short)])
+    assert len(windows) == 2 and windows.attention_mask[1].sum() < windows.attention_mask[0].sum()
+    windows.logits = numpy.zeros(windows.logits.shape, dtype="float32")
+    loss, d_logits = qa.get_loss(examples, windows)
+    n_real = windows.attention_mask.sum(axis=1)
+    assert loss == pytest.approx(numpy.log(n_real).mean(), rel=1e-6)
+    d_logits = numpy.asarray(d_logits) * 4  # 2 windows x (start + end)
+    first, second = [int(numpy.flatnonzero(windows.offsets[0, :, 0] == start)[0]) for start in (4, 19)]
+    p = 1.0 / n_real[0]
+    assert d_logits[0, first, 0] == pytest.approx(p - 1.0) and d_logits[0, first, 1] == pytest.approx(p - 1.0)
+    assert d_logits[0, second, 0] == pytest.approx(p) and d_logits[0, 1, 0] == pytest.approx(p)
+    assert not d_logits[1, n_real[1]:].any()
