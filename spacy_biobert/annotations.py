@@ -5,8 +5,8 @@ with its spans key (say `ner_gene`), a relation corpus with `RELATIONS`. A compo
 examples marked for its own layer, so the genes of one corpus are never negatives for another
 corpus's chemicals. Docs without any mark (a user's own DocBin) count as annotated for every layer.
 
-`GIVEN_PAIRS` marks relation docs whose gold covers only the pairs of their own entities (BioBERT's GAD and
-EU-ADR sentences: one marked pair each); relations a pipeline finds between other mentions of such a doc
+`GIVEN_PAIRS` marks relation docs whose gold covers only the pairs of their own entities (BioBERT's relation
+sentences: one marked pair each); relations a pipeline finds between other mentions of such a doc
 are outside its annotation, so the relation scorer does not count them.
 """
 from typing import Iterable

@@ -1,8 +1,8 @@
 """Relation extraction P/R/F1 over the positive labels, as BioBERT's `re_eval.py` computes them.
 
-BioBERT scores GAD and EU-ADR as binary classification of sentences: precision, recall and F1 of
+BioBERT scores its relation corpora as binary classification of sentences: precision, recall and F1 of
 class 1 (sklearn's `precision_recall_fscore_support`, taking index 1). For data with several
-relation labels (ChemProt style) the scores are micro-averaged over the positive labels. Both are the
+relation labels the scores are micro-averaged over the positive labels. Both are the
 same computation: every (instance, positive label) decision counts once, the negative class never.
 A ratio whose denominator is zero counts as 0.0, as sklearn reports it. The counts and ratios are
 spaCy's `PRFScore` (`precision`, `recall`, `fscore`).
@@ -53,7 +53,7 @@ def score_relations(examples: Iterable[Example], *, labels: Optional[Iterable[st
 
     A relation is right when head span, tail span (by character offsets) and label all match.
     `labels` restricts the count to those relation labels; all labels count when it is None. On references
-    marked `GIVEN_PAIRS` (GAD-style sentences), only predictions between the reference's entities count.
+    marked `GIVEN_PAIRS` (sentences with one marked pair), only predictions between the reference's entities count.
     """
     keep = set(labels) if labels is not None else None
     prf = PRFScore()

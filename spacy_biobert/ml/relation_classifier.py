@@ -46,7 +46,7 @@ def build_relation_classifier(
     init_W (Optional[Callable]): initializer of the output weights (a thinc `@initializers` entry);
         Glorot-uniform when unset. With thinc's zero start of a Softmax, the hidden layer and the shared
         transformer get no gradient until the output weights have grown: jointly trained with NER, where a
-        batch holds few relation examples, GAD's loss stayed at chance (ln 2) for 400 steps.
+        batch holds few relation examples, the relation loss stayed at chance (ln 2) for 400 steps.
     """
     if context not in CONTEXTS:
         raise ValueError(Errors.E203.format(context=context, choices=", ".join(CONTEXTS)))

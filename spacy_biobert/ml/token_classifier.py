@@ -22,8 +22,8 @@ def build_token_classifier(
     dropout: dropout on the token vectors before the output layer (BioBERT uses 0.1).
     init_W: initializer of the output weights (a thinc `@initializers` entry); Glorot-uniform when unset.
         A random start, like the head of BERT's token classifier, lets the transformer receive a gradient
-        from the first step: with spaCy's usual zero start, at BioBERT's learning rate the dev F1 on
-        NCBI-disease was still 0 after a whole epoch (bench/RESULTS.md).
+        from the first step: with spaCy's usual zero start, at BioBERT's learning rate the dev F1 of a
+        disease NER corpus was still 0 after a whole epoch (bench/RESULTS.md).
     """
     width = tok2vec.get_dim("nO") if tok2vec.has_dim("nO") else None
     output_layer = Softmax_v2(nO, width, init_W=init_W or glorot_uniform_init)

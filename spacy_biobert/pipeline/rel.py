@@ -5,8 +5,8 @@ several NER components of one pipeline each write their own group, and a mention
 a candidate even where another's overlapping entity won the place in `doc.ents`. Training takes them from
 the same source of the reference doc (its gold mentions). The pairs are made by a registered generator
 (`spacy_biobert.entity_pairs.v1`: one sentence, `max_distance`, `allowed_pairs`). `label_map` translates
-the entity labels of the pipeline (say `Disease` from a BC5CDR NER) into those the model was trained with
-(`DISEASE` in GAD) before the generator sees them. Relations at or above `threshold` are stored in the doc
+the entity labels of the pipeline (say `Disease` from one NER corpus) into those the model was trained with
+(say `DISEASE`) before the generator sees them. Relations at or above `threshold` are stored in the doc
 as plain data (`spacy_biobert.data_classes`) and read back as `doc._.relations`, a list of
 `Relation(head, tail, label, score)`.
 """
