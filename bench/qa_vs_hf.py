@@ -55,6 +55,10 @@ def build_parser(description: str = __doc__) -> argparse.ArgumentParser:
     parser.add_argument("--n-best", type=int, default=20)
     parser.add_argument("--dev-fraction", type=float, default=0.1, help="as configs/qa.cfg: held out, not trained on")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--select-every", type=int, default=0,
+        help="biobert_qa: score the held-out 4B/5B dev split every N updates and keep the best weights (0: the last)",
+    )
     parser.add_argument("--test", type=Path, default=None, help="test set as `evaluate --task qa` takes it (default: --data)")
     parser.add_argument("--gold", type=Path, action="append", help="BioASQ golden file(s) of the test set")
     parser.add_argument("--list-threshold", type=float, default=0.1, help="list answers: probability threshold")
@@ -68,13 +72,13 @@ def parse_args() -> argparse.Namespace:
     return build_parser().parse_args()
 
 
-def training_records(args: argparse.Namespace) -> List[QARecord]:
+def training_records(args: argparse.Namespace, split: str = "train") -> List[QARecord]:
     data = args.data
     exclude = [data / "6B_golden.json"] + [data / f"6B{i}_golden.json" for i in range(1, 6)]
     corpus = BioASQCorpus(
         [data / "4B_golden.json", data / "5B_golden.json"],
         exclude=exclude,
-        split="train",
+        split=split,
         dev_fraction=args.dev_fraction,
     )
     with warnings.catch_warnings():
@@ -144,6 +148,8 @@ def train_biobert_qa(args: argparse.Namespace, records: List[QARecord]) -> spacy
         learn_rate=schedule, L2=args.weight_decay, L2_is_weight_decay=True, grad_clip=1.0, beta1=0.9, beta2=0.999, eps=1e-8
     )
     nlp.initialize(lambda: examples, sgd=optimizer)
+    dev = [record_to_example(nlp, record) for record in training_records(args, "dev")] if args.select_every else []
+    best: Tuple[float, int, bytes] = (-1.0, 0, b"")
     losses: Dict[str, float] = {}
     for step, batch in enumerate(shuffled_batches(examples, args), start=1):
         nlp.update(batch, sgd=optimizer, losses=losses, drop=0.1)
@@ -151,6 +157,14 @@ def train_biobert_qa(args: argparse.Namespace, records: List[QARecord]) -> spacy
         if step % 20 == 0:
             print(f"biobert_qa step {step}: loss {losses['biobert_qa']:.2f}", flush=True)
             losses = {}
+        if dev and (step % args.select_every == 0 or step == total):
+            mrr = nlp.evaluate(dev)["qa_mrr"]
+            print(f"biobert_qa step {step}: dev MRR {mrr * 100:.2f}", flush=True)
+            if mrr > best[0]:
+                best = (mrr, step, nlp.get_pipe("biobert_qa").to_bytes())
+    if dev:
+        print(f"biobert_qa: keeping step {best[1]} (dev MRR {best[0] * 100:.2f})", flush=True)
+        nlp.get_pipe("biobert_qa").from_bytes(best[2])
     return nlp
 
 
