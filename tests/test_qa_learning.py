@@ -5,7 +5,6 @@ arguments in the wrong order and never stepped the schedule, so every update use
 and biobert_qa "did not learn". Both the component under spaCy's own optimizer config (configs/qa.cfg)
 and the benchmark's loop (bench/qa_vs_hf.py) must reach near-perfect span accuracy in a few dozen updates.
 """
-import argparse
 import random
 import sys
 from pathlib import Path
@@ -94,10 +93,9 @@ def test_benchmark_training_loop_learns(base, records):
         import qa_vs_hf
     finally:
         sys.path.remove(str(ROOT / "bench"))
-    args = argparse.Namespace(
-        base=base, seed=0, steps=40, epochs=0, batch_size=8, lr=0.003, warmup=0.1, weight_decay=0.01,
-        max_answer_length=30, n_best=20, **WINDOW,
-    )
+    args = qa_vs_hf.build_parser().parse_args([])
+    vars(args).update(base=base, seed=0, steps=40, epochs=0, batch_size=8, lr=0.003, warmup=0.1, weight_decay=0.01,
+                      max_answer_length=30, n_best=20, **WINDOW)
     nlp = qa_vs_hf.train_biobert_qa(args, records)
     assert span_accuracy(nlp, records) >= 0.9
 
