@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from .util import make_tiny_bert
+from .util import make_tiny_bert, ruler_pipeline
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -32,3 +32,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data (the corpora mirror) is not present")
     return SHARED_DATA
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    """An EntityRuler pipeline (tests/util.py's `ruler_pipeline`) saved as a folder: a MODEL for annotate."""
+    path = tmp_path / "model"
+    ruler_pipeline().to_disk(path)
+    return path

@@ -19,7 +19,7 @@ from spacy_biobert.annotate.inputs import InputFile, count_documents, find_input
 from spacy_biobert.cli import app
 from spacy_biobert.errors import AnnotateError
 
-from .util import RULER_PATTERNS as PATTERNS
+from .util import ruler_pipeline
 from .util import train_ner_rel
 
 TEXTS = [
@@ -94,19 +94,6 @@ def annotate_test_count(doc: Doc) -> Doc:
     return doc
 
 
-def make_nlp(*extra: str) -> Language:
-    nlp = spacy.blank("en")
-    nlp.add_pipe("entity_ruler").add_patterns(PATTERNS)
-    for name in extra:
-        nlp.add_pipe(name)
-    return nlp
-
-
-@pytest.fixture
-def model_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "model"
-    make_nlp().to_disk(path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -278,7 +265,7 @@ def test_failures_go_to_errors_file(tmp_path: Path) -> None:
         file_.write(b"not json at all\n")
         file_.write(b'{"id": "badbytes", "text": "caf\xe9"}\n')
         file_.write(b'{"id": "notext"}\n')
-    nlp = make_nlp("annotate_test_boom")
+    nlp = ruler_pipeline("annotate_test_boom")
     summary = annotate(nlp, inp, tmp_path / "out.jsonl", AnnotateSettings(batch_size=4, max_length=100, progress=False))
     assert (summary.documents, summary.errors) == (2, 5)
     assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["doc0", "doc2"]
@@ -293,7 +280,7 @@ def test_failures_go_to_errors_file(tmp_path: Path) -> None:
 def test_failures_isolated_with_two_processes(tmp_path: Path) -> None:
     texts = [f"BRCA1 number {i}." if i != 5 else "BOOM" for i in range(12)]
     inp = write_jsonl(tmp_path / "in.jsonl", texts)
-    nlp = make_nlp("annotate_test_boom")
+    nlp = ruler_pipeline("annotate_test_boom")
     summary = annotate(nlp, inp, tmp_path / "out.jsonl", AnnotateSettings(batch_size=3, n_process=2, progress=False))
     assert (summary.documents, summary.errors) == (11, 1)
     assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == [f"doc{i}" for i in range(12) if i != 5]
@@ -314,11 +301,11 @@ def test_interrupted_run_redoes_only_unfinished_shards(tmp_path: Path) -> None:
     inp = write_jsonl(tmp_path / "in.jsonl", texts)
     out = tmp_path / "out.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        annotate(make_nlp("annotate_test_interrupt"), inp, out,
+        annotate(ruler_pipeline("annotate_test_interrupt"), inp, out,
                  AnnotateSettings(shard_size=5, batch_size=1, progress=False))
     assert not out.exists() and len(list((tmp_path / ".out.jsonl.parts").glob("*.jsonl"))) == 2
     SEEN.clear()
-    summary = annotate(make_nlp("annotate_test_count"), inp, out,
+    summary = annotate(ruler_pipeline("annotate_test_count"), inp, out,
                        AnnotateSettings(shard_size=5, batch_size=4, progress=False))
     assert SEEN == texts[10:]
     assert summary.documents == 20 and [r["id"] for r in read_jsonl(out)] == [f"doc{i}" for i in range(20)]
@@ -366,7 +353,7 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
     code.write_text(SLOW_CODE, encoding="utf8")
     model = tmp_path / "model"
     exec(compile(SLOW_CODE, str(code), "exec"), {})
-    make_nlp("annotate_test_slow").to_disk(model)
+    ruler_pipeline("annotate_test_slow").to_disk(model)
     texts = [f"Patient {i} has breast cancer; BRCA1 test {i}." for i in range(80)]
     inp = write_jsonl(tmp_path / "in.jsonl", texts)
     out = tmp_path / "out.jsonl"
@@ -388,7 +375,7 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
     ids = [r["id"] for r in read_jsonl(out)]
     assert ids == [f"doc{i}" for i in range(len(texts))]
     reference = tmp_path / "reference.jsonl"
-    annotate(make_nlp(), inp, reference, AnnotateSettings(shard_size=5, progress=False))
+    annotate(ruler_pipeline(), inp, reference, AnnotateSettings(shard_size=5, progress=False))
     assert out.read_bytes() == reference.read_bytes()
 
 

@@ -30,9 +30,8 @@ from spacy_biobert.readers.ner import create_iob_tsv_reader, read_iob_sentences
 from spacy_biobert.readers.qa import read_squad
 from spacy_biobert.readers.rel import create_re_tsv_reader, create_rel_jsonl_reader, read_re_tsv, read_rel_jsonl
 
-from .util import blank_with_transformer
+from .util import blank_with_transformer, ruler_pipeline
 
-PATTERNS = [{"label": "GENE", "pattern": "BRCA1"}, {"label": "DISEASE", "pattern": [{"LOWER": "cancer"}]}]
 BOM = b"\xef\xbb\xbf"
 LATIN1 = "Caf\xe9 BRCA1".encode("latin1")
 SLOW_CODE = """
@@ -102,13 +101,6 @@ main()
 """
 
 
-def make_nlp(*extra: str) -> Language:
-    nlp = spacy.blank("en")
-    nlp.add_pipe("entity_ruler").add_patterns(PATTERNS)
-    for name in extra:
-        nlp.add_pipe(name)
-    return nlp
-
 
 def write_jsonl(path: Path, texts: Sequence[str], prefix: str = "doc") -> Path:
     path.write_text("".join(json.dumps({"id": f"{prefix}{i}", "text": t}) + "\n" for i, t in enumerate(texts)),
@@ -144,12 +136,6 @@ def reliability_interrupt(doc: Any) -> Any:
     return doc
 
 
-@pytest.fixture
-def model_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "model"
-    make_nlp().to_disk(path)
-    return path
-
 
 @pytest.fixture
 def slow_model(tmp_path: Path) -> Path:
@@ -158,7 +144,7 @@ def slow_model(tmp_path: Path) -> Path:
     code.write_text(SLOW_CODE, encoding="utf8")
     exec(compile(SLOW_CODE, str(code), "exec"), {})
     path = tmp_path / "slow_model"
-    make_nlp("reliability_slow").to_disk(path)
+    ruler_pipeline("reliability_slow").to_disk(path)
     return path
 
 
@@ -241,7 +227,7 @@ def _interrupted_run(tmp_path: Path, model: Any) -> Dict[str, Path]:
     first = write_jsonl(folder / "a.jsonl", [f"BRCA1 text {i}." for i in range(6)], prefix="a")
     second = write_jsonl(folder / "b.jsonl", ["BRCA1 b0.", "BRCA1 b1.", "STOP", "BRCA1 b3."], prefix="b")
     out = tmp_path / "out.jsonl"
-    nlp = make_nlp("reliability_interrupt") if model is None else model
+    nlp = ruler_pipeline("reliability_interrupt") if model is None else model
     with pytest.raises(KeyboardInterrupt):
         annotate(nlp, folder, out, AnnotateSettings(shard_size=2, batch_size=1, progress=False))
     assert not out.exists()
@@ -265,8 +251,8 @@ def test_resume_refuses_edited_input(tmp_path: Path, which: str, keep_mtime: boo
     run = _interrupted_run(tmp_path, None)
     _same_size_edit(run[which], keep_mtime)
     with pytest.raises(AnnotateError, match=rf"E517.*{run[which].name}"):
-        annotate(make_nlp(), run["folder"], run["out"], AnnotateSettings(shard_size=2, progress=False))
-    summary = annotate(make_nlp(), run["folder"], run["out"],
+        annotate(ruler_pipeline(), run["folder"], run["out"], AnnotateSettings(shard_size=2, progress=False))
+    summary = annotate(ruler_pipeline(), run["folder"], run["out"],
                        AnnotateSettings(shard_size=2, overwrite=True, progress=False))
     assert summary.documents == 10
     assert "XXXXX" in run["out"].read_text(encoding="utf8")
@@ -276,14 +262,14 @@ def test_resume_accepts_touched_input(tmp_path: Path) -> None:
     """A file read whole and only touched since (same bytes, new mtime) does not block the resume."""
     run = _interrupted_run(tmp_path, None)
     os.utime(run["first"], ns=(0, run["first"].stat().st_mtime_ns + 10**9))
-    summary = annotate(make_nlp(), run["folder"], run["out"], AnnotateSettings(shard_size=2, progress=False))
+    summary = annotate(ruler_pipeline(), run["folder"], run["out"], AnnotateSettings(shard_size=2, progress=False))
     assert summary.documents == 10
 
 
 def test_resume_refuses_retrained_model(tmp_path: Path) -> None:
     """Row: the model folder retrained in place between kill and resume (was: two models' output mixed)."""
     model = tmp_path / "model"
-    nlp = make_nlp("reliability_interrupt")
+    nlp = ruler_pipeline("reliability_interrupt")
     nlp.to_disk(model)
     folder = tmp_path / "in"
     folder.mkdir()
@@ -362,7 +348,7 @@ def test_read_only_output_folder_is_one_line() -> None:
     base = Path(tempfile.mkdtemp())
     try:
         base.chmod(0o755)
-        make_nlp().to_disk(base / "model")
+        ruler_pipeline().to_disk(base / "model")
         inp = write_jsonl(base / "in.jsonl", ["BRCA1."])
         locked = base / "ro"
         locked.mkdir()

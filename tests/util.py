@@ -24,6 +24,15 @@ RULER_PATTERNS = [
 ]
 
 
+def ruler_pipeline(*extra: str) -> Language:
+    """A blank English pipeline whose EntityRuler finds RULER_PATTERNS, then the components named in `extra`."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns(RULER_PATTERNS)
+    for name in extra:
+        nlp.add_pipe(name)
+    return nlp
+
+
 def make_tiny_bert(path: Union[str, Path], extra_words: Iterable[str] = (), seed: int = 0) -> Path:
     """Write a 2-layer, 32-wide uncased BERT with a small wordpiece vocabulary as a Hugging Face folder."""
     import torch
