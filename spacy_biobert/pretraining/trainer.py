@@ -77,7 +77,8 @@ class PretrainingSettings:
     heldout: int = option(500, "Texts held out for the masked-LM loss/perplexity; 0: none.")
     heldout_every: int = option(100, "Hold out every N-th text until --heldout are taken.")
     shuffle_buffer: int = option(2000, "Packed sequences shuffled together; 1: no shuffling.")
-    precision: str = option("auto", "auto, fp32, bf16 or fp16 (GPU only); auto: bf16 where supported.")
+    precision: str = option("fp32", "fp32, bf16, fp16 (GPU only) or auto: bf16 where the hardware has it natively, "
+                            "else fp16 on GPU and fp32 on CPU. The default does not depend on the hardware.")
     seed: int = option(0, "Seed of the head's initialisation, shuffling and masking.")
     gpu_id: int = option(-1, "GPU to use, -1 for CPU; under torchrun, >= 0 uses LOCAL_RANK's GPU.",
                          flags=("--gpu-id", "-g"))
