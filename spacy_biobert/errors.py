@@ -24,6 +24,8 @@ class Warnings(metaclass=_ErrorsWithCodes):
     W002 = ("The vocabulary is cased ({upper} entries with upper-case letters) but tokenizer_config.json sets "
             "do_lower_case = true: those entries are never used. Set it to false in the source folder if the "
             "model was trained on cased text (BioBERT was).")
+    W003 = ("bf16 is not native on {device}: it is emulated and slower than fp32 there. Use `--precision auto` "
+            "(fp32 on such hardware) or `--precision int8` (CPU).")
     W401 = "`--resume` given but {path} holds no checkpoint: training starts from the base model."
     W402 = ("{path} already holds a checkpoint at step {step}; starting afresh and overwriting it. "
             "Pass `--resume` to continue it instead.")
@@ -90,6 +92,15 @@ class Errors(metaclass=_ErrorsWithCodes):
             "belongs to.")
     E035 = ("Gold and predicted tag sequences differ in length ({gold} vs {predicted} tags): give the predictions "
             "on the gold tokens, one tag a token.")
+    E036 = "Unknown precision '{precision}'. Choose one of: {choices}."
+    E037 = ("The pipeline's encoders already run at {current}; precision '{precision}' can only be set on a freshly "
+            "loaded pipeline. Load it again and set the precision once.")
+    E038 = ("int8 (dynamic quantization) runs on CPU only, not on {device}. Use `--precision bf16` or `auto` on a "
+            "GPU.")
+    E039 = ("torch {version} has no `torch.ao.quantization.quantize_dynamic`, which `--precision int8` uses. Install "
+            "torch 2.13 (see the README), or use fp32, bf16 or auto.")
+    E040 = ("This pipeline's encoders were set to {precision} for inference and cannot be saved: the weights would "
+            "no longer be the trained fp32 ones. Save the pipeline as loaded (fp32), before `set_precision`.")
     E023 = "Unknown task '{task}'. Choose one of: {choices}."
     E024 = ("MultiCorpus `repeats` names {name!r}, which is not one of its corpora ({choices}), or gives it "
             "{value!r}: give each corpus name a whole number of copies of at least 1.")

@@ -13,18 +13,22 @@ from spacy.language import Language
 from spacy.util import is_package
 
 from .errors import Errors, PipelineError
+from .precision import set_precision
 
 HF_CONFIG = "config.json"
 SPACY_CONFIG = "config.cfg"
 
 
-def load_trained_pipeline(model: Union[str, Path], **kwargs: Any) -> Language:
-    """`spacy.load(model, **kwargs)`, with a `PipelineError` naming the problem where MODEL is no pipeline."""
+def load_trained_pipeline(model: Union[str, Path], *, precision: str = "fp32", **kwargs: Any) -> Language:
+    """`spacy.load(model, **kwargs)`, with a `PipelineError` naming the problem where MODEL is no pipeline,
+    its encoders set to `precision` (`spacy_biobert.precision`)."""
     check_pipeline(model)
     try:
-        return spacy.load(model, **kwargs)
+        nlp = spacy.load(model, **kwargs)
     except OSError as err:
         raise PipelineError(Errors.E028.format(model=model, detail=" ".join(str(err).split()))) from err
+    set_precision(nlp, precision)
+    return nlp
 
 
 def check_pipeline(model: Union[str, Path]) -> None:

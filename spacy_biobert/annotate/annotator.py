@@ -15,6 +15,7 @@ from spacy.util import ignore_error, import_file, raise_error
 
 from ..errors import Errors
 from ..pipelines import load_trained_pipeline
+from ..precision import set_precision
 from .documents import InputDoc, InputFailure, Item, failure_record
 from .records import doc_record
 
@@ -24,18 +25,27 @@ MAX_REASON_CHARS = 500
 
 
 def load_pipeline(
-    model: Union[str, Path, Language], *, gpu_id: int = -1, max_length: int = 0, code: Optional[Path] = None
+    model: Union[str, Path, Language],
+    *,
+    gpu_id: int = -1,
+    max_length: int = 0,
+    code: Optional[Path] = None,
+    precision: str = "fp32",
 ) -> Language:
     """Load MODEL (a folder, an installed package or a `Language`) on CPU or the given GPU.
 
     `code` is a Python file to import first (custom components); `max_length`, when positive,
-    replaces the pipeline's `max_length`.
+    replaces the pipeline's `max_length`; `precision` is that of the encoders (`spacy_biobert.precision`).
     """
     if code is not None:
         import_file("python_code", code)
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
-    nlp = model if isinstance(model, Language) else load_trained_pipeline(model)
+    if isinstance(model, Language):
+        nlp = model
+        set_precision(nlp, precision)
+    else:
+        nlp = load_trained_pipeline(model, precision=precision)
     if max_length > 0:
         nlp.max_length = max_length
     return nlp

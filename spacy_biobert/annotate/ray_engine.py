@@ -90,7 +90,8 @@ class RayAnnotator:
 
     def __init__(self, model: str, settings: AnnotateSettings) -> None:
         gpu_id = 0 if settings.gpus_per_actor > 0 else -1
-        self.nlp = load_pipeline(model, gpu_id=gpu_id, max_length=settings.max_length, code=settings.code)
+        self.nlp = load_pipeline(model, gpu_id=gpu_id, max_length=settings.max_length, code=settings.code,
+                                 precision=settings.precision)
         self.batch_size = settings.batch_size
 
     def __call__(self, batch: RowBatch) -> RowBatch:

@@ -33,8 +33,8 @@ def annotate(
     """Annotate every document of `inputs` with `model` into `output`, resuming an interrupted run.
 
     Settings that change the output (model, inputs, formats, field names, shard size, max length) must
-    be the same to resume, and the input files and model files unchanged; batch size, processes, GPU and
-    engine may differ between attempts. OUTPUT is locked for the whole run: a second run on it fails at once.
+    be the same to resume, and the input files and model files unchanged; batch size, processes, GPU,
+    precision and engine may differ between attempts. OUTPUT is locked for the whole run: a second run on it fails at once.
     """
     if settings.engine not in ENGINES:
         raise AnnotateError(Errors.E506.format(engine=settings.engine, choices=", ".join(ENGINES)))
@@ -78,7 +78,8 @@ def _run(model: Union[str, Path, Language], files: Sequence[InputFile], store: S
 
             run_ray(_model_key(model), files, store, settings, done=done, finished=finished, on_document=on_document)
         else:
-            nlp = load_pipeline(model, gpu_id=settings.gpu_id, max_length=settings.max_length, code=settings.code)
+            nlp = load_pipeline(model, gpu_id=settings.gpu_id, max_length=settings.max_length, code=settings.code,
+                                precision=settings.precision)
             if not nlp.pipe_names:
                 warnings.warn(Warnings.W501.format(model=_model_key(model)))
             blocks = iter_blocks(files, settings.shard_size, done, finished, settings.read_options)

@@ -14,7 +14,7 @@ class AnnotateSettings:
 
     Those that change the output (formats, field names, shard size, max length) must stay the same to
     resume a run; the others (batching, processes, GPU, engine and its resources) may differ between
-    attempts.
+    attempts, and so may the precision, which changes scores slightly, as a GPU does.
     """
 
     input_format: str = option(AUTO, "auto (from file names), jsonl, text, pubtator or pubmed.",
@@ -27,6 +27,9 @@ class AnnotateSettings:
                              flags=("--batch-size", "-b"))
     n_process: int = option(1, "Local engine: worker processes of nlp.pipe.", flags=("--n-process", "-n"))
     gpu_id: int = option(-1, "Local engine: GPU to use; -1 for CPU.", flags=("--gpu-id", "-g"))
+    precision: str = option("fp32", "Precision of the encoders: fp32, bf16 (fast where the CPU/GPU has it natively), "
+                            "int8 (CPU: dynamic quantization) or auto (bf16 where native, else fp32).",
+                            flags=("--precision", "-P"))
     shard_size: int = option(1000, "Documents per shard: the most work a killed run redoes.")
     max_length: int = option(0, "Longest document in characters; 0 keeps the pipeline's max_length. Longer ones "
                              "go to the errors file.")

@@ -29,6 +29,9 @@ def evaluate_cli(
     task: str = typer.Option(..., "--task", "-t", help="One of: ner, rel, qa."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the scores to this JSON file."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to use; -1 for CPU."),
+    precision: str = typer.Option(
+        "fp32", "--precision", "-P", help="Encoder precision: fp32, bf16, int8 (CPU) or auto (bf16 where native)."
+    ),
     *,
     rel: RelSettings,
     ner: NERSettings,
@@ -53,7 +56,7 @@ def evaluate_cli(
         elif overrides:
             raise ValueError(Errors.E033.format(args=" ".join(ctx.args)))
         runner = importlib.import_module(f"spacy_biobert.evaluation.{task}")
-        results: Dict[str, Any] = runner.evaluate(model, data, settings, gpu_id=gpu_id)
+        results: Dict[str, Any] = runner.evaluate(model, data, settings, gpu_id=gpu_id, precision=precision)
     if results.get("rows"):
         rows = results["rows"]
         header = list(rows[0])

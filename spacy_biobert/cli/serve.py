@@ -17,6 +17,9 @@ def serve_cli(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on; 0.0.0.0 opens it to the network."),
     port: int = typer.Option(8000, "--port", "-p", help="Port to listen on."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to use; -1 for CPU."),
+    precision: str = typer.Option(
+        "fp32", "--precision", "-P", help="Encoder precision: fp32, bf16, int8 (CPU) or auto (bf16 where native)."
+    ),
     batch_size: int = typer.Option(
         DEFAULTS.batch_size, "--batch-size", "-b", help="Most texts of concurrent requests run in one nlp.pipe batch."
     ),
@@ -47,7 +50,7 @@ def serve_cli(
     from ..annotate.annotator import load_pipeline
 
     try:
-        nlp = load_pipeline(model, gpu_id=gpu_id, code=code)
+        nlp = load_pipeline(model, gpu_id=gpu_id, code=code, precision=precision)
     except (OSError, ValueError, ImportError) as err:
         fail(Errors.E611.format(model=model, detail=" ".join(str(err).split())))
     settings = ServeSettings(max_text_chars=max_text_chars, max_texts=max_texts, max_top_k=max_top_k,

@@ -15,7 +15,8 @@ from ..readers.ner import DEFAULT_SPANS_KEY, Sentence, read_iob_sentences, sente
 from .settings import NERSettings
 
 
-def evaluate(model: str, data: Path, settings: NERSettings = NERSettings(), *, gpu_id: int = -1) -> Dict[str, Any]:
+def evaluate(model: str, data: Path, settings: NERSettings = NERSettings(), *, gpu_id: int = -1,
+             precision: str = "fp32") -> Dict[str, Any]:
     """Run `model` on the sentences of `data` (typed IOB2/IOBES TSV, file or folder) and score it.
 
     The gold tokens are kept, and the entities are scored with the NER component's own scorer
@@ -25,7 +26,7 @@ def evaluate(model: str, data: Path, settings: NERSettings = NERSettings(), *, g
     """
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
-    nlp = load_trained_pipeline(model)
+    nlp = load_trained_pipeline(model, precision=precision)
     assigned = "doc.spans" if settings.spans_key else "doc.ents"
     if not any(assigned in nlp.get_pipe_meta(name).assigns for name in nlp.pipe_names):
         components = ", ".join(nlp.pipe_names) or "none"

@@ -62,13 +62,14 @@ class TestSet(NamedTuple):
     yesno_questions: List[BioASQQuestion]
 
 
-def evaluate(model: str, data: Path, settings: QASettings = QASettings(), *, gpu_id: int = -1) -> Dict[str, Any]:
+def evaluate(model: str, data: Path, settings: QASettings = QASettings(), *, gpu_id: int = -1,
+             precision: str = "fp32") -> Dict[str, Any]:
     """Score the `biobert_qa` component of pipeline `model` on the BioASQ-style test set `data`, against the
     golden files `settings.gold` (default: those in `data`)."""
     test_set = load_test_set(data, settings.gold)
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
-    nlp = load_trained_pipeline(model)
+    nlp = load_trained_pipeline(model, precision=precision)
     qa = next((pipe for _, pipe in nlp.pipeline if isinstance(pipe, BioBertQA)), None)
     if qa is None:
         raise ValueError(Errors.E304.format(model=model))

@@ -33,7 +33,8 @@ SCORE_KEYS = ("rel_p", "rel_r", "rel_f")
 RELATIONS = "doc._.relations"
 
 
-def evaluate(model: str, data: Path, settings: RelSettings = RelSettings(), *, gpu_id: int = -1) -> Dict[str, Any]:
+def evaluate(model: str, data: Path, settings: RelSettings = RelSettings(), *, gpu_id: int = -1,
+             precision: str = "fp32") -> Dict[str, Any]:
     """Score relation extraction; returns {"scores": {...}, "rows": [...]} for the CLI's tables and JSON.
 
     model (str): a trained pipeline, or with `settings.folds` a training config (e.g. configs/rel.cfg).
@@ -45,7 +46,7 @@ def evaluate(model: str, data: Path, settings: RelSettings = RelSettings(), *, g
         require_gpu(gpu_id)
     if settings.folds:
         return cross_validate(Path(model), Path(data), settings.folds, overrides=settings.overrides, gpu_id=gpu_id)
-    nlp = load_trained_pipeline(model)
+    nlp = load_trained_pipeline(model, precision=precision)
     if not relation_components(nlp):
         components = ", ".join(nlp.pipe_names) or "none"
         raise PipelineError(Errors.E029.format(model=model, component="biobert_rel", task="rel", components=components))

@@ -35,6 +35,7 @@ from wasabi import msg
 from ..base_model import OFFLINE_BASE_MODEL, resolve_base_model
 from ..errors import Errors, Warnings
 from ..settings import option
+from ..precision import cpu_has_bf16
 from .corpus import expand_corpus_paths, iter_epochs, iter_heldout
 from .masking import MaskingCollator
 from .model import MaskedLMModel, load_masked_lm, save_masked_lm
@@ -134,16 +135,8 @@ def resolve_precision(precision: str, device: torch.device) -> Optional[torch.dt
     if precision == "fp16":
         raise ValueError(Errors.E408.format(precision=precision, device="CPU"))
     if precision == "auto":
-        return torch.bfloat16 if _cpu_has_bf16() else None
+        return torch.bfloat16 if cpu_has_bf16() else None
     return torch.bfloat16
-
-
-def _cpu_has_bf16() -> bool:
-    """Whether oneDNN runs bf16 natively on this CPU (AVX512-BF16 / AMX)."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def linear_schedule(warmup: int, total: int, frozen: int = 0) -> Callable[[int], float]:
