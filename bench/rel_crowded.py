@@ -10,8 +10,6 @@ cap (`--max-pairs 0` stands for the behaviour before the cap existed, with the n
 """
 import argparse
 import json
-import os
-import platform
 import time
 import warnings
 from typing import Any, Dict, List
@@ -23,19 +21,7 @@ from spacy.training import Example
 
 from spacy_biobert.data_classes import Relation, set_relations
 
-
-def cpu_description() -> str:
-    """The CPU model and the flags that decide transformer speed on CPU (speed figures are meaningless without)."""
-    info = {}
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf8"):
-            key, _, value = line.partition(":")
-            info.setdefault(key.strip(), value.strip())
-    except OSError:
-        return platform.processor() or platform.machine()
-    flags = set(info.get("flags", "").split())
-    shown = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags]
-    return f"{info.get('model name', platform.machine())}, {os.cpu_count()} cores, flags: {' '.join(shown) or 'none'}"
+from machine import cpu_description
 
 
 def build(base: str, max_pairs: int) -> spacy.language.Language:
