@@ -178,7 +178,7 @@ def test_second_run_during_last_shard_fails_and_loses_nothing(slow_model: Path, 
     parts = tmp_path / ".out.jsonl.parts"
     release = tmp_path / "release"
     env = {**os.environ, "RELIABILITY_RELEASE": str(release)}
-    command = _annotate_command(slow_model, inp, out, "--code", str(tmp_path / "slow.py"))
+    command = _annotate_command(slow_model, inp, out, "--code", str(tmp_path / "slow.py"), "--sort-buffer", "1")
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and first.poll() is None:
@@ -221,7 +221,8 @@ def test_two_runs_started_at_once(slow_model: Path, tmp_path: Path) -> None:
 
 
 def _interrupted_run(tmp_path: Path, model: Any) -> Dict[str, Path]:
-    """Two input files; the run stops (KeyboardInterrupt) in the second, after the first was read whole."""
+    """Two input files; the run stops (KeyboardInterrupt) in the second, after the first was read whole
+    (unsorted, so that the documents reach the pipeline in input order)."""
     folder = tmp_path / "in"
     folder.mkdir()
     first = write_jsonl(folder / "a.jsonl", [f"BRCA1 text {i}." for i in range(6)], prefix="a")
@@ -229,7 +230,7 @@ def _interrupted_run(tmp_path: Path, model: Any) -> Dict[str, Path]:
     out = tmp_path / "out.jsonl"
     nlp = ruler_pipeline("reliability_interrupt") if model is None else model
     with pytest.raises(KeyboardInterrupt):
-        annotate(nlp, folder, out, AnnotateSettings(shard_size=2, batch_size=1, progress=False))
+        annotate(nlp, folder, out, AnnotateSettings(shard_size=2, batch_size=1, sort_buffer=1, progress=False))
     assert not out.exists()
     return {"folder": folder, "first": first, "second": second, "out": out}
 
@@ -276,7 +277,7 @@ def test_resume_refuses_retrained_model(tmp_path: Path) -> None:
     write_jsonl(folder / "a.jsonl", ["BRCA1 a.", "BRCA1 b.", "STOP", "BRCA1 d."])
     out = tmp_path / "out.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        annotate(model, folder, out, AnnotateSettings(shard_size=2, batch_size=1, progress=False))
+        annotate(model, folder, out, AnnotateSettings(shard_size=2, batch_size=1, sort_buffer=1, progress=False))
     retrained = spacy.blank("en")
     retrained.add_pipe("entity_ruler").add_patterns([{"label": "OTHER", "pattern": "BRCA1"}])
     time.sleep(0.01)

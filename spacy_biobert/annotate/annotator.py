@@ -4,8 +4,13 @@ Documents go through `nlp.pipe` in batches. The pipeline's error handler is set 
 batch (spaCy's `ignore_error`), which also works with `n_process > 1`; the documents of a dropped batch
 are then annotated one at a time with errors raised, so only the document that fails is recorded as a
 failure, with the exception as its reason. Input failures pass through in their place.
+
+To waste less padding, items are read `sort_buffer` at a time and each buffer's documents go to the
+pipeline shortest first, so that a batch holds texts of similar lengths; every item carries its input
+position, by which the records are put back in input order.
 """
 from collections import deque
+from itertools import islice
 from pathlib import Path
 from typing import Any, Deque, Dict, Iterable, Iterator, Optional, Tuple, TypeVar, Union
 
@@ -18,6 +23,7 @@ from ..pipelines import load_trained_pipeline
 from ..precision import set_precision
 from .documents import InputDoc, InputFailure, Item, failure_record
 from .records import doc_record
+from .settings import AnnotateSettings
 
 Context = TypeVar("Context")
 Record = Dict[str, Any]
@@ -52,38 +58,82 @@ def load_pipeline(
 
 
 def annotate_items(
-    nlp: Language, items: Iterable[Tuple[Item, Context]], *, batch_size: int = 64, n_process: int = 1
+    nlp: Language,
+    items: Iterable[Tuple[Item, Context]],
+    *,
+    batch_size: int = 64,
+    n_process: int = 1,
+    sort_buffer: int = AnnotateSettings.sort_buffer,
 ) -> Iterator[Tuple[Context, Record]]:
-    """Yield `(context, record)` for each input item, in input order: the output record or the failure."""
-    queue: Deque[Tuple[Item, Context]] = deque()
+    """Yield `(context, record)` for each input item, in input order: the output record or the failure.
 
-    def texts() -> Iterator[Tuple[str, Context]]:
-        for item, context in items:
-            if isinstance(item, InputDoc) and len(item.text) > nlp.max_length:
-                reason = Errors.E512.format(length=len(item.text), max_length=nlp.max_length)
-                item = InputFailure(item.id, item.source, reason)
-            queue.append((item, context))
-            if isinstance(item, InputDoc):
-                yield item.text, context
-
-    def flush_until(context: Any) -> Iterator[Tuple[Context, Record]]:
-        """Everything queued before `context`: input failures, and documents whose batch was dropped."""
-        while queue and (context is None or queue[0][1] != context):
-            item, ctx = queue.popleft()
-            yield ctx, _retry(nlp, item)
-
+    Up to `sort_buffer` items are read ahead and their documents annotated shortest first (1 or less:
+    in input order); the output is the same either way.
+    """
     nlp.set_error_handler(ignore_error)
     try:
-        for doc, context in nlp.pipe(texts(), as_tuples=True, batch_size=batch_size, n_process=n_process):
-            yield from flush_until(context)
-            item, _ = queue.popleft()
-            try:
-                yield context, doc_record(doc, item)
-            except Exception as err:  # an extension getter may fail on one doc: record it, go on
-                yield context, failure_record(item.id, item.source, _reason(err))
-        yield from flush_until(None)
+        yield from _in_input_order(_annotate_sorted(nlp, items, batch_size, n_process, sort_buffer))
     finally:
         nlp.set_error_handler(raise_error)
+
+
+def _annotate_sorted(
+    nlp: Language, items: Iterable[Tuple[Item, Context]], batch_size: int, n_process: int, sort_buffer: int
+) -> Iterator[Tuple[int, Context, Record]]:
+    """Yield `(input position, context, record)` for each item, in the order the pipeline sees them: one
+    `nlp.pipe` stream (its worker processes start once) of buffers sorted by length, failures first."""
+    queue: Deque[Tuple[int, Item, Context]] = deque()  # items in stream order, until their record is made
+    numbered = ((seq, _within_max_length(nlp, item), context) for seq, (item, context) in enumerate(items))
+
+    def texts() -> Iterator[Tuple[str, int]]:
+        while buffer := list(islice(numbered, max(sort_buffer, 1))):
+            for seq, item, context in sorted(buffer, key=_sort_key):
+                queue.append((seq, item, context))
+                if isinstance(item, InputDoc):
+                    yield item.text, seq
+
+    def flush_until(seq: Optional[int]) -> Iterator[Tuple[int, Context, Record]]:
+        """Everything queued before `seq`: input failures, and documents whose batch was dropped."""
+        while queue and (seq is None or queue[0][0] != seq):
+            queued_seq, item, context = queue.popleft()
+            yield queued_seq, context, _retry(nlp, item)
+
+    for doc, seq in nlp.pipe(texts(), as_tuples=True, batch_size=batch_size, n_process=n_process):
+        yield from flush_until(seq)
+        _, item, context = queue.popleft()
+        try:
+            yield seq, context, doc_record(doc, item)
+        except Exception as err:  # an extension getter may fail on one doc: record it, go on
+            yield seq, context, failure_record(item.id, item.source, _reason(err))
+    yield from flush_until(None)
+
+
+def _within_max_length(nlp: Language, item: Item) -> Item:
+    """The item, or its failure when its text is longer than the pipeline's max_length."""
+    if isinstance(item, InputDoc) and len(item.text) > nlp.max_length:
+        reason = Errors.E512.format(length=len(item.text), max_length=nlp.max_length)
+        return InputFailure(item.id, item.source, reason)
+    return item
+
+
+def _sort_key(entry: Tuple[int, Item, Any]) -> int:
+    """Failures first (they skip the pipeline), then documents by text length; ties keep input order."""
+    item = entry[1]
+    return len(item.text) if isinstance(item, InputDoc) else -1
+
+
+def _in_input_order(results: Iterable[Tuple[int, Context, Record]]) -> Iterator[Tuple[Context, Record]]:
+    """Yield `(context, record)` by input position 0, 1, 2, ..., each as soon as the results before it came.
+
+    Results come buffer by buffer, so at most one buffer's records wait here.
+    """
+    waiting: Dict[int, Tuple[Context, Record]] = {}
+    next_seq = 0
+    for seq, context, record in results:
+        waiting[seq] = (context, record)
+        while next_seq in waiting:
+            yield waiting.pop(next_seq)
+            next_seq += 1
 
 
 def _retry(nlp: Language, item: Item) -> Record:

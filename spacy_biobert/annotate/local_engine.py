@@ -17,6 +17,7 @@ def run_local(
     *,
     batch_size: int,
     n_process: int,
+    sort_buffer: int,
     on_document: Callable[[], None],
 ) -> None:
     """Annotate the pending blocks with `nlp.pipe` and write each block's shard as soon as it is whole."""
@@ -33,7 +34,9 @@ def run_local(
             for pos, item in enumerate(block.items):
                 yield item, (block.key, pos)
 
-    for (key, pos), record in annotate_items(nlp, items(), batch_size=batch_size, n_process=n_process):
+    for (key, pos), record in annotate_items(
+        nlp, items(), batch_size=batch_size, n_process=n_process, sort_buffer=sort_buffer
+    ):
         block, lines = open_blocks[key]
         lines[pos] = dump_json(record)
         remaining[key] -= 1

@@ -93,12 +93,13 @@ class RayAnnotator:
         self.nlp = load_pipeline(model, gpu_id=gpu_id, max_length=settings.max_length, code=settings.code,
                                  precision=settings.precision)
         self.batch_size = settings.batch_size
+        self.sort_buffer = settings.sort_buffer
 
     def __call__(self, batch: RowBatch) -> RowBatch:
         n_rows = len(batch["pos"])
         lines = [""] * n_rows
         items = ((_row_item(batch, i), i) for i in range(n_rows) if int(batch["size"][i]) > 0)
-        for i, record in annotate_items(self.nlp, items, batch_size=self.batch_size):
+        for i, record in annotate_items(self.nlp, items, batch_size=self.batch_size, sort_buffer=self.sort_buffer):
             lines[i] = dump_json(record)
         return {key: batch[key] for key in ("file", "chunk", "last", "size", "pos")} | {"line": lines}
 

@@ -33,12 +33,14 @@ def annotate(
     """Annotate every document of `inputs` with `model` into `output`, resuming an interrupted run.
 
     Settings that change the output (model, inputs, formats, field names, shard size, max length) must
-    be the same to resume, and the input files and model files unchanged; batch size, processes, GPU,
-    precision and engine may differ between attempts. OUTPUT is locked for the whole run: a second run on it fails at once.
+    be the same to resume, and the input files and model files unchanged; batch size, sort buffer, processes,
+    GPU, precision and engine may differ between attempts. OUTPUT is locked for the whole run: a second run on
+    it fails at once.
     """
     if settings.engine not in ENGINES:
         raise AnnotateError(Errors.E506.format(engine=settings.engine, choices=", ".join(ENGINES)))
-    for option, value, minimum in (("shard-size", settings.shard_size, 1), ("batch-size", settings.batch_size, 1)):
+    for option, value, minimum in (("shard-size", settings.shard_size, 1), ("batch-size", settings.batch_size, 1),
+                                   ("sort-buffer", settings.sort_buffer, 1)):
         if value < minimum:
             raise AnnotateError(Errors.E507.format(option=option, minimum=minimum, value=value))
     output = Path(output)
@@ -84,7 +86,7 @@ def _run(model: Union[str, Path, Language], files: Sequence[InputFile], store: S
                 warnings.warn(Warnings.W501.format(model=_model_key(model)))
             blocks = iter_blocks(files, settings.shard_size, done, finished, settings.read_options)
             run_local(nlp, blocks, store, batch_size=settings.batch_size, n_process=settings.n_process,
-                      on_document=on_document)
+                      sort_buffer=settings.sort_buffer, on_document=on_document)
 
 
 def _model_key(model: Union[str, Path, Language]) -> str:

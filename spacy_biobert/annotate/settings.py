@@ -13,8 +13,8 @@ class AnnotateSettings:
     """Every setting of a run besides MODEL, INPUT and OUTPUT.
 
     Those that change the output (formats, field names, shard size, max length) must stay the same to
-    resume a run; the others (batching, processes, GPU, engine and its resources) may differ between
-    attempts, and so may the precision, which changes scores slightly, as a GPU does.
+    resume a run; the others (batching, sorting, processes, GPU, engine and its resources) may differ
+    between attempts, and so may the precision, which changes scores slightly, as a GPU does.
     """
 
     input_format: str = option(AUTO, "auto (from file names), jsonl, text, pubtator or pubmed.",
@@ -25,6 +25,8 @@ class AnnotateSettings:
     text_field: str = option("text", "JSONL input: the field holding the text.")
     batch_size: int = option(64, "Documents per nlp.pipe batch (per Ray Data batch with --engine ray).",
                              flags=("--batch-size", "-b"))
+    sort_buffer: int = option(1024, "Documents read ahead and sorted by length before batching, for less "
+                              "padding; the output order is unchanged. 1 turns sorting off.")
     n_process: int = option(1, "Local engine: worker processes of nlp.pipe.", flags=("--n-process", "-n"))
     gpu_id: int = option(-1, "Local engine: GPU to use; -1 for CPU.", flags=("--gpu-id", "-g"))
     precision: str = option("fp32", "Precision of the encoders: fp32, bf16 (fast where the CPU/GPU has it natively), "
