@@ -54,7 +54,8 @@ def evaluated(monkeypatch: pytest.MonkeyPatch) -> List[Any]:
     """The settings each task's `evaluate` is called with (the tasks themselves do not run)."""
     calls: List[Any] = []
 
-    def fake_evaluate(model: str, data: Path, settings: Any, *, gpu_id: int = -1) -> Dict[str, Any]:
+    def fake_evaluate(model: str, data: Path, settings: Any, *, gpu_id: int = -1,
+                      precision: str = "fp32") -> Dict[str, Any]:
         calls.append(settings)
         return {"scores": {"x": 1.0}, "rows": []}
 
