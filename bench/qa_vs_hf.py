@@ -174,7 +174,7 @@ def make_biobert_predict(nlp: spacy.language.Language, args: argparse.Namespace)
     def predict(test_records: List[QARecord]) -> Candidates:
         docs = [nlp.make_doc(record.context) for record in test_records]
         answers = qa.answer([record.question for record in test_records], docs, top_k=args.n_best)
-        return [[(a.span.text, a.score) for a in doc_answers] for doc_answers in answers]
+        return [[(a.text, a.score) for a in doc_answers] for doc_answers in answers]
 
     return predict
 

@@ -48,10 +48,30 @@ class Relation(NamedTuple):
 
 
 class Answer(NamedTuple):
-    """An extractive answer: a span of the doc that answers a question, with its confidence."""
+    """An extractive answer: a span of the doc that answers a question, with its confidence.
+
+    `span` is the answer expanded to token boundaries; `start_char`/`end_char` are the characters the
+    model chose, which may start or end inside a token ("BRCA1" of "BRCA1/2"), and `text` is those
+    characters: the answer string to report and to score (BioASQ compares strings).
+    """
 
     span: Span
     score: float
+    start_char: Optional[int] = None
+    end_char: Optional[int] = None
+
+    @property
+    def offsets(self) -> Tuple[int, int]:
+        """Start and end character of the exact answer (the span's where none were given)."""
+        if self.start_char is None or self.end_char is None:
+            return self.span.start_char, self.span.end_char
+        return self.start_char, self.end_char
+
+    @property
+    def text(self) -> str:
+        """The answer's exact characters."""
+        start, end = self.offsets
+        return self.span.doc.text[start:end]
 
 
 def get_extension(obj: Union[Doc, Span], name: str) -> Any:
@@ -154,23 +174,25 @@ def set_qa_data(
             doc.user_data[key] = value
 
 
-def add_answers(doc: Doc, question: str, answers: Sequence[Tuple[Span, float]], yes: Optional[float]) -> None:
-    """Store the ranked answers to `question` (spans of `doc` with their scores) and, unless None, the
+def add_answers(doc: Doc, question: str, answers: Sequence[Answer], yes: Optional[float]) -> None:
+    """Store the ranked answers to `question` (their exact characters and scores) and, unless None, the
     probability that its answer is "yes", beside those of the doc's other questions."""
-    doc.user_data.setdefault(ANSWERS_KEY, {})[question] = [
-        [span.start_char, span.end_char, score] for span, score in answers
-    ]
+    doc.user_data.setdefault(ANSWERS_KEY, {})[question] = [[*answer.offsets, answer.score] for answer in answers]
     if yes is not None:
         doc.user_data.setdefault(YESNO_KEY, {})[question] = yes
 
 
 def get_answers(doc: Doc) -> Dict[str, List[Answer]]:
-    """The stored answers of each question as Spans of `doc`, expanded to token boundaries
-    (`doc._.answers`)."""
+    """The stored answers of each question (`doc._.answers`): their exact characters, and as Spans of
+    `doc` expanded to token boundaries."""
     answers = {}
     for question, stored in _decode_answers(doc).items():
-        spans = [(doc.char_span(start, end, alignment_mode="expand"), score) for start, end, score in stored]
-        answers[question] = [Answer(span, score) for span, score in spans if span is not None]
+        answers[question] = [
+            Answer(span, score, start, end)
+            for span, start, end, score in ((doc.char_span(s, e, alignment_mode="expand"), s, e, sc)
+                                            for s, e, sc in stored)
+            if span is not None
+        ]
     return answers
 
 

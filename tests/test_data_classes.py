@@ -55,9 +55,11 @@ def test_qa_layout_and_round_trip():
     set_qa_data(
         doc, [question], answers={question: [(18, 25, 1.0)]}, ids={question: "q1"}, types={question: "factoid"}
     )
-    add_answers(doc, "Is it a drug?", [(doc[0:1], 0.5)], 0.9)
+    add_answers(doc, "Is it a drug?", [Answer(doc[0:1], 0.5)], 0.9)
+    add_answers(doc, "What kind of drug?", [Answer(doc[4:5], 0.25, 23, 25)], None)
     assert doc.user_data[QUESTIONS_KEY] == [question]
-    assert doc.user_data[ANSWERS_KEY] == {question: [[18, 25, 1.0]], "Is it a drug?": [[0, 8, 0.5]]}
+    assert doc.user_data[ANSWERS_KEY] == {question: [[18, 25, 1.0]], "Is it a drug?": [[0, 8, 0.5]],
+                                          "What kind of drug?": [[23, 25, 0.25]]}
     assert doc.user_data[QUESTION_IDS_KEY] == {question: "q1"}
     assert doc.user_data[QUESTION_TYPES_KEY] == {question: "factoid"}
     assert doc.user_data[YESNO_KEY] == {"Is it a drug?": 0.9}
@@ -65,13 +67,15 @@ def test_qa_layout_and_round_trip():
         data = QAData.from_doc(restored)
         assert data == QAData(
             [question],
-            {question: [(18, 25, 1.0)], "Is it a drug?": [(0, 8, 0.5)]},
+            {question: [(18, 25, 1.0)], "Is it a drug?": [(0, 8, 0.5)], "What kind of drug?": [(23, 25, 0.25)]},
             {question: "q1"},
             {question: "factoid"},
             {"Is it a drug?": 0.9},
         )
         answers = get_answers(restored)
         assert [(a.span.text, a.score) for a in answers[question]] == [("BCR-ABL", 1.0)]
+        partial = answers["What kind of drug?"][0]
+        assert (partial.span.text, partial.text, partial.offsets) == ("ABL", "BL", (23, 25))
         assert isinstance(answers[question][0], Answer)
     assert QAData.from_doc(nlp("nothing stored")) == QAData([], {}, {}, {}, {})
 

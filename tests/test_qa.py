@@ -176,15 +176,22 @@ def test_top_k_larger_than_candidates(trained_nlp):
 
 
 def test_answers_expand_to_token_boundaries(trained_nlp):
-    """The learnt answer "kinase" is a wordpiece inside the token "kinasecells": it is expanded to that token,
-    with its own probability (not dropped for a weaker candidate that happens to end on the token's boundary),
-    and the other candidates inside the same token collapse into it."""
+    """The learnt answer "kinase" is a wordpiece inside the token "kinasecells": its span is expanded to that
+    token, with its own probability (not dropped for a weaker candidate that happens to end on the token's
+    boundary), and the other candidates inside the same token collapse into it; its text stays the exact
+    characters the model chose, in `doc._.answers` too."""
     qa = trained_nlp.get_pipe("biobert_qa")
     doc = trained_nlp("imatinib inhibits the kinasecells.")
     answers = qa.answer(TRAIN_DATA[0].question, [doc])[0]
     assert answers[0].span.text == "kinasecells" and answers[0].score > 0.5
+    assert answers[0].text == "kinase" and answers[0].offsets == (22, 28)
     spans = [(a.span.start, a.span.end) for a in answers]
     assert len(set(spans)) == len(spans) == qa.cfg["top_k"]
+    doc._.questions = [TRAIN_DATA[0].question]
+    doc = qa(doc)
+    stored = doc._.answers[TRAIN_DATA[0].question][0]
+    assert (stored.span.text, stored.text) == ("kinasecells", "kinase")
+    assert qa.answer_over_docs(TRAIN_DATA[0].question, [doc])[0].text == "kinase"
 
 
 def test_not_initialized(tiny_bert):

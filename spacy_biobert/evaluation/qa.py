@@ -78,7 +78,7 @@ def evaluate(model: str, data: Path, settings: QASettings = QASettings(), *, gpu
     def predict(records: List[QARecord]) -> List[List[Tuple[str, float]]]:
         docs = [nlp.make_doc(record.context) for record in records]
         answers = qa.answer([record.question for record in records], docs, top_k=n_best)
-        return [[(answer.span.text, answer.score) for answer in doc_answers] for doc_answers in answers]
+        return [[(answer.text, answer.score) for answer in doc_answers] for doc_answers in answers]
 
     def predict_yesno(records: List[QARecord]) -> List[float]:
         docs = [nlp.make_doc(record.context) for record in records]

@@ -272,10 +272,7 @@ class BioBertQA(BioBertPipe[List[GoldPair]]):
         """
         questions = _check_questions(questions, docs, top_k)
         predictions = self._predict_pairs([(question, doc.text) for question, doc in zip(questions, docs)])
-        return [
-            [Answer(span, score) for span, score in align_candidates(doc, doc_candidates, top_k)]
-            for doc, (doc_candidates, _) in zip(docs, predictions)
-        ]
+        return [align_candidates(doc, doc_candidates, top_k) for doc, (doc_candidates, _) in zip(docs, predictions)]
 
     def yes_probabilities(self, questions: Union[str, Sequence[str]], docs: Sequence[Doc]) -> List[float]:
         """The probability that the answer to yes/no question `questions[i]` about `docs[i]` is "yes"
@@ -294,7 +291,7 @@ class BioBertQA(BioBertPipe[List[GoldPair]]):
         """
         n_best = self.cfg["n_best_size"]
         answers = [answer for doc_answers in self.answer(question, docs, top_k=n_best) for answer in doc_answers]
-        order = rank_bioasq_answers([a.span.text for a in answers], [a.score for a in answers], top_k=top_k)
+        order = rank_bioasq_answers([a.text for a in answers], [a.score for a in answers], top_k=top_k)
         return [answers[i] for i in order]
 
     def get_gold(self, examples: List[Example]) -> List[GoldPair]:
@@ -429,9 +426,10 @@ def decode_windows(
     return [(start, end, float(prob)) for (start, end), prob in zip((span for span, _ in ranked), probs)]
 
 
-def align_candidates(doc: Doc, candidates: Sequence[Candidate], top_k: int) -> List[Tuple[Span, float]]:
-    """The best `top_k` candidates as token-boundary spans of `doc`, one per span (best score kept)."""
-    aligned = []
+def align_candidates(doc: Doc, candidates: Sequence[Candidate], top_k: int) -> List[Answer]:
+    """The best `top_k` candidates as answers: their exact characters and the token-boundary span of `doc`
+    around them, one answer per span (the best-scored candidate kept)."""
+    aligned: List[Answer] = []
     seen = set()
     for start, end, score in candidates:
         if len(aligned) >= top_k:
@@ -440,7 +438,7 @@ def align_candidates(doc: Doc, candidates: Sequence[Candidate], top_k: int) -> L
         if span is None or not len(span) or (span.start, span.end) in seen:
             continue
         seen.add((span.start, span.end))
-        aligned.append((span, score))
+        aligned.append(Answer(span, score, start, end))
     return aligned
 
 

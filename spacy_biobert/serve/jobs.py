@@ -103,11 +103,11 @@ def _answer(nlp: Language, qa_name: str, jobs: List[AskJob]) -> List[List[List[R
 
 
 def answer_record(answer: Answer) -> Record:
-    """An answer as JSON: its character offsets into the text, its text and its score."""
-    span = answer.span
+    """An answer as JSON: the character offsets of its exact text into the text, that text and its score."""
+    start, end = answer.offsets
     return {
-        "start": span.start_char,
-        "end": span.end_char,
-        "text": span.text,
+        "start": start,
+        "end": end,
+        "text": answer.text,
         "score": round(float(answer.score), SCORE_DIGITS),
     }
