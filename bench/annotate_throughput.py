@@ -250,7 +250,11 @@ def pipeline_base(nlp: Any) -> str:
     names = [name for name in nlp.component_names if nlp.get_pipe_meta(name).factory == "transformer"]
     if not names:
         sys.exit("The pipeline has no transformer component: give the HF side's base encoder with --base.")
-    return components[names[0]]["model"]["name"]
+    name = components[names[0]]["model"]["name"]
+    if not Path(name).is_dir():
+        print(f"The pipeline's base encoder {name!r} is no folder here, so it is looked up as a hub name; if it is "
+              "a path relative to where the pipeline was trained, give it with --base.", file=sys.stderr)
+    return name
 
 
 def candidate_sentences(nlp: Any, name: str, texts: Sequence[str], batch_size: int) -> List[str]:
