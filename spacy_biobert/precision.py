@@ -100,14 +100,14 @@ def _device(shim: PyTorchShim) -> torch.device:
 
 def _quantize(shim: PyTorchShim) -> None:
     """Swap the shim's Linear layers for dynamically quantized int8 ones, in place."""
-    quantize_dynamic = getattr(getattr(torch, "ao", None), "quantization", None)
-    if quantize_dynamic is None or not hasattr(quantize_dynamic, "quantize_dynamic"):
+    quantization = getattr(getattr(torch, "ao", None), "quantization", None)
+    if not hasattr(quantization, "quantize_dynamic"):
         raise PipelineError(Errors.E039.format(version=torch.__version__))
     with warnings.catch_warnings():
         # torch announces the move of eager-mode quantization to torchao; the API still works here.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
-        quantize_dynamic.quantize_dynamic(shim._model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+        quantization.quantize_dynamic(shim._model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
 
 def _autocast(shim: PyTorchShim, device: torch.device) -> None:
