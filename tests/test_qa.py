@@ -1,6 +1,7 @@
 import json
 import shutil
 
+import numpy
 import pytest
 import spacy
 from spacy.tokens import Doc, DocBin
@@ -12,7 +13,7 @@ from spacy_biobert import Answer
 from spacy_biobert.annotations import QUESTIONS, mark_annotated
 from spacy_biobert.cli import app
 from spacy_biobert.data_classes import set_qa_data
-from spacy_biobert.pipeline.qa import install_extensions
+from spacy_biobert.pipeline.qa import decode_windows, install_extensions
 from spacy_biobert.readers.qa import QARecord, record_to_example
 
 TRAIN_DATA = [
@@ -242,6 +243,40 @@ def test_bad_window_config(tiny_bert):
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="E305"):
         nlp.add_pipe("biobert_qa", config={"model": {"name": str(tiny_bert), "max_seq_length": 64, "doc_stride": 48}})
+
+
+def test_bad_answer_scores(tiny_bert):
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match="E316"):
+        nlp.add_pipe("biobert_qa", config={"model": {"name": str(tiny_bert)}, "answer_scores": "max"})
+
+
+def _one_window(cls_logit: float) -> tuple:
+    """Logits of one window: [CLS] at 0, a question wordpiece at 1, context wordpieces 2..5 (characters 0..7)
+    with the best start at 2 and the best end at 3."""
+    logits = numpy.zeros((1, 6, 4), dtype="float32")
+    logits[0, 0, :2] = cls_logit
+    logits[0, 2, 0] = logits[0, 3, 1] = 4.0
+    offsets = numpy.full((1, 6, 2), -1)
+    offsets[0, 2:, 0] = [0, 2, 4, 6]
+    offsets[0, 2:, 1] = [1, 3, 5, 7]
+    return logits, offsets, numpy.ones((1, 6))
+
+
+def test_window_scores_say_when_a_window_has_no_answer():
+    """With "window" scores, a context whose [CLS] wins gives its best span a low probability, so the
+    contexts of a question rank against each other; BioBERT's n-best softmax gives both the same."""
+    scores = {}
+    for cls_logit in (0.0, 12.0):
+        logits, offsets, mask = _one_window(cls_logit)
+        window = decode_windows(logits, offsets, n_best_size=5, max_answer_length=4, mask=mask, answer_scores="window")
+        n_best = decode_windows(logits, offsets, n_best_size=5, max_answer_length=4, answer_scores="n_best")
+        assert window[0][:2] == n_best[0][:2] == (0, 3)
+        assert sum(p for _, _, p in n_best) == pytest.approx(1.0)
+        assert sum(p for _, _, p in window) < 1.0
+        scores[cls_logit] = (window[0][2], n_best[0][2])
+    assert scores[12.0][0] < 0.01 < 0.5 < scores[0.0][0]
+    assert scores[12.0][1] == pytest.approx(scores[0.0][1])
 
 
 def test_update_skips_examples_without_gold(trained_nlp):

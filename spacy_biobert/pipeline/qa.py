@@ -2,8 +2,11 @@
 
 SQuAD-style start/end logits over `[CLS] question [SEP] context [SEP]` windows of the component's own
 transformer (`spacy_biobert.QuestionAnswering.v1`). Decoding takes the `n_best_size` best starts and ends
-of every window, keeps spans of at most `max_answer_length` wordpieces, merges the windows of a context,
-and turns the n-best span scores into probabilities with a softmax (BioBERT's n-best output). Answers are
+of every window, keeps spans of at most `max_answer_length` wordpieces and merges the windows of a context.
+A span's score is, by `answer_scores`, its probability in its window (`"window"`: the start and end softmax
+over the window's wordpieces, as the model is trained, so a window whose `[CLS]` says "no answer here" gives
+low scores and contexts compare when their answers are merged) or BioBERT's n-best output (`"n_best"`: a
+softmax over the context's n-best span scores, which sum to 1 in every context). Answers are
 mapped to character offsets, then expanded to token boundaries, so every answer is a `Span` of the doc.
 
 Use it three ways:
@@ -74,6 +77,8 @@ use_fast = true
 DEFAULT_QA_MODEL = Config().from_str(default_model_config)["model"]
 
 ASK_HOOK = "biobert_qa.ask"
+# How decode_windows scores a candidate span (see the module docstring).
+ANSWER_SCORES = ("window", "n_best")
 
 # A candidate answer: start and end character of the context, and its probability.
 Candidate = Tuple[int, int, float]
@@ -88,6 +93,7 @@ GoldPair = Tuple[str, str, List[Tuple[int, int]], Optional[float]]
         "model": DEFAULT_QA_MODEL,
         "max_answer_length": 30,
         "n_best_size": 20,
+        "answer_scores": "window",
         "top_k": BIOASQ_TOP_K,
         "batch_size": 16,
         "scorer": {"@scorers": "spacy_biobert.qa_scorer.v1"},
@@ -106,6 +112,7 @@ def make_biobert_qa(
     model: Model[List[QAPair], QAWindows],
     max_answer_length: int,
     n_best_size: int,
+    answer_scores: str,
     top_k: int,
     batch_size: int,
     scorer: Optional[Callable],
@@ -115,6 +122,8 @@ def make_biobert_qa(
     model: the QA network (`spacy_biobert.QuestionAnswering.v1`), with its own transformer.
     max_answer_length: the longest answer, in wordpieces.
     n_best_size: starts and ends considered per window, and candidates kept per context (BioBERT: 20).
+    answer_scores: "window" (a span's probability in its window) or "n_best" (BioBERT: softmax over the
+        context's n-best spans). "window" ranks the answers of many contexts better (bench/RESULTS.md).
     top_k: answers written to `doc._.answers` for each question.
     batch_size: (question, context) pairs the model sees at once in `answer` and `ask`.
     scorer: the scoring method (`spacy_biobert.qa_scorer.v1`).
@@ -125,6 +134,7 @@ def make_biobert_qa(
         name,
         max_answer_length=max_answer_length,
         n_best_size=n_best_size,
+        answer_scores=answer_scores,
         top_k=top_k,
         batch_size=batch_size,
         scorer=scorer,
@@ -223,16 +233,20 @@ class BioBertQA(BioBertPipe[List[GoldPair]]):
         *,
         max_answer_length: int = 30,
         n_best_size: int = 20,
+        answer_scores: str = "window",
         top_k: int = BIOASQ_TOP_K,
         batch_size: int = 16,
         scorer: Optional[Callable] = score_qa,
     ) -> None:
+        if answer_scores not in ANSWER_SCORES:
+            raise ValueError(Errors.E316.format(value=answer_scores, choices=", ".join(ANSWER_SCORES)))
         super().__init__(
             vocab,
             model,
             name,
             max_answer_length=max_answer_length,
             n_best_size=n_best_size,
+            answer_scores=answer_scores,
             top_k=top_k,
             batch_size=batch_size,
         )
@@ -380,6 +394,8 @@ class BioBertQA(BioBertPipe[List[GoldPair]]):
                     windows.offsets[window_ids],
                     n_best_size=self.cfg["n_best_size"],
                     max_answer_length=self.cfg["max_answer_length"],
+                    mask=windows.attention_mask[window_ids],
+                    answer_scores=self.cfg.get("answer_scores", "n_best"),
                 )
                 yes = None
                 if self.has_yesno and window_ids:
@@ -392,21 +408,33 @@ class BioBertQA(BioBertPipe[List[GoldPair]]):
 
 
 def decode_windows(
-    logits: numpy.ndarray, offsets: numpy.ndarray, *, n_best_size: int, max_answer_length: int
+    logits: numpy.ndarray,
+    offsets: numpy.ndarray,
+    *,
+    n_best_size: int,
+    max_answer_length: int,
+    mask: Optional[numpy.ndarray] = None,
+    answer_scores: str = "n_best",
 ) -> List[Candidate]:
     """SQuAD n-best decoding over the windows of one context.
 
     Every window proposes spans from its `n_best_size` best start and end wordpieces (context only,
     start <= end, at most `max_answer_length` wordpieces); a span found in several windows keeps its
-    best logit sum. The `n_best_size` best spans get probabilities by a softmax over their scores.
+    best score. "n_best": the score is the start + end logit, and the `n_best_size` best spans get
+    probabilities by a softmax over their scores. "window": the score is the start + end log-probability
+    over the window's real wordpieces (`mask`, default all), and the probability is its exponent.
     """
     best: Dict[Tuple[int, int], float] = {}
-    for window_logits, window_offsets in zip(logits, offsets):
+    for i, (window_logits, window_offsets) in enumerate(zip(logits, offsets)):
         context = numpy.flatnonzero(window_offsets[:, 0] >= 0)
         if not len(context):
             continue
-        start_logits = window_logits[context, 0]
-        end_logits = window_logits[context, 1]
+        start_logits = window_logits[context, 0].astype("float64")
+        end_logits = window_logits[context, 1].astype("float64")
+        if answer_scores == "window":
+            real = mask[i] > 0 if mask is not None else numpy.ones(len(window_logits), dtype=bool)
+            start_logits = start_logits - _logsumexp(window_logits[real, 0])
+            end_logits = end_logits - _logsumexp(window_logits[real, 1])
         top_starts = numpy.argsort(-start_logits)[:n_best_size]
         top_ends = numpy.argsort(-end_logits)[:n_best_size]
         for s in top_starts:
@@ -420,6 +448,8 @@ def decode_windows(
     ranked = sorted(best.items(), key=lambda item: -item[1])[:n_best_size]
     if not ranked:
         return []
+    if answer_scores == "window":
+        return [(start, end, float(numpy.exp(score))) for (start, end), score in ranked]
     scores = numpy.array([score for _, score in ranked])
     probs = numpy.exp(scores - scores.max())
     probs /= probs.sum()
@@ -440,6 +470,12 @@ def align_candidates(doc: Doc, candidates: Sequence[Candidate], top_k: int) -> L
         seen.add((span.start, span.end))
         aligned.append(Answer(span, score, start, end))
     return aligned
+
+
+def _logsumexp(scores: numpy.ndarray) -> float:
+    scores = scores.astype("float64")
+    top = scores.max()
+    return float(top + numpy.log(numpy.exp(scores - top).sum()))
 
 
 def _softmax(scores: numpy.ndarray) -> numpy.ndarray:
