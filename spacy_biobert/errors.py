@@ -101,6 +101,8 @@ class Errors(metaclass=_ErrorsWithCodes):
             "torch 2.13 (see the README), or use fp32, bf16 or auto.")
     E040 = ("This pipeline's encoders were set to {precision} for inference and cannot be saved: the weights would "
             "no longer be the trained fp32 ones. Save the pipeline as loaded (fp32), before `set_precision`.")
+    E041 = ("Unknown training precision '{precision}'. Choose one of: {choices} (int8 is for inference only: "
+            "`--precision int8` of annotate, evaluate and serve).")
     E023 = "Unknown task '{task}'. Choose one of: {choices}."
     E024 = ("MultiCorpus `repeats` names {name!r}, which is not one of its corpora ({choices}), or gives it "
             "{value!r}: give each corpus name a whole number of copies of at least 1.")

@@ -11,22 +11,30 @@
   everywhere, so no result depends on the machine unless asked for.
 
 The setting acts on the pipeline in memory (every PyTorch shim of every component: the shared transformer
-and biobert_qa's own encoder) and only on prediction; training is unchanged. A pipeline set to bf16 or int8
-refuses to be saved, since its weights are no longer the trained fp32 ones (int8) or its behaviour would
-silently differ after loading (bf16): save the fp32 pipeline instead.
+and biobert_qa's own encoder) and only on prediction. A pipeline set to bf16 or int8 refuses to be saved,
+since its weights are no longer the trained fp32 ones (int8) or its behaviour would silently differ after
+loading (bf16): save the fp32 pipeline instead.
+
+Training has its own setting, `set_training_precision` (fp32 | bf16 | auto), applied by `spacy train` through
+the `spacy_biobert.training_precision.v1` callback in `[initialize.after_init]`: the encoders' forward passes
+of the updates and of the dev evaluations run under bf16 autocast, while weights, gradients and the optimizer
+state stay fp32 (bf16 needs no loss scaling), so the trained pipeline saves, loads and predicts as an fp32 one.
 """
 import warnings
-from typing import Any, Iterator, List, Optional
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 import torch
 from spacy.language import Language
+from spacy.util import registry
 from thinc.api import ArgsKwargs
 from thinc.shims import PyTorchShim
 
 from .errors import Errors, PipelineError, Warnings
 
 PRECISIONS = ("fp32", "bf16", "int8", "auto")
+TRAINING_PRECISIONS = ("fp32", "bf16", "auto")
 PRECISION_ATTR = "_spacy_biobert_precision"
+TRAINING_PRECISION_ATTR = "_spacy_biobert_training_precision"
 
 
 def cpu_has_bf16() -> bool:
@@ -79,6 +87,43 @@ def set_precision(nlp: Language, precision: str) -> str:
     return precision
 
 
+def set_training_precision(nlp: Language, precision: str) -> str:
+    """Train the encoders of `nlp` at `precision` (bf16: autocast forward passes, fp32 weights, gradients and
+    optimizer state); return the precision applied (`auto`: bf16 where the hardware has it natively, else fp32)."""
+    if precision not in TRAINING_PRECISIONS:
+        raise PipelineError(Errors.E041.format(precision=precision, choices=", ".join(TRAINING_PRECISIONS)))
+    shims = list(_torch_shims(nlp))
+    if not shims:
+        return "fp32"
+    device = _device(shims[0])
+    if precision == "auto":
+        precision = "bf16" if has_native_bf16(device) else "fp32"
+    if precision == "fp32":
+        return precision
+    if not has_native_bf16(device):
+        warnings.warn(Warnings.W003.format(device=device))
+    for shim in shims:
+        if getattr(shim, TRAINING_PRECISION_ATTR, "fp32") == precision:
+            continue
+        _autocast(shim, device)
+        _autocast_training(shim, device)
+        setattr(shim, TRAINING_PRECISION_ATTR, precision)
+    return precision
+
+
+@registry.callbacks("spacy_biobert.training_precision.v1")
+def create_training_precision(precision: str = "fp32") -> Callable[[Language], Language]:
+    """An `[initialize.after_init]` callback that sets the training precision (`set_training_precision`)."""
+    if precision not in TRAINING_PRECISIONS:
+        raise PipelineError(Errors.E041.format(precision=precision, choices=", ".join(TRAINING_PRECISIONS)))
+
+    def after_init(nlp: Language) -> Language:
+        set_training_precision(nlp, precision)
+        return nlp
+
+    return after_init
+
+
 def _torch_shims(nlp: Language) -> Iterator[PyTorchShim]:
     """Every distinct PyTorch shim in the pipeline's component models."""
     seen = set()
@@ -122,6 +167,19 @@ def _autocast(shim: PyTorchShim, device: torch.device) -> None:
         return _to_fp32(outputs)
 
     shim.predict = predict  # type: ignore[method-assign]
+
+
+def _autocast_training(shim: PyTorchShim, device: torch.device) -> None:
+    """Make the shim's training forward pass run under bf16 autocast and hand fp32 outputs back. The layer
+    above backpropagates from those fp32 outputs, through the casts, into the bf16 graph."""
+    begin_update = shim.begin_update
+
+    def autocast_begin_update(inputs: ArgsKwargs) -> Tuple[Any, Callable]:
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            outputs, backprop = begin_update(inputs)
+        return _to_fp32(outputs), backprop
+
+    shim.begin_update = autocast_begin_update  # type: ignore[method-assign]
 
 
 def _to_fp32(value: Any) -> Any:

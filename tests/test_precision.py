@@ -1,5 +1,6 @@
 """Inference precision (`spacy_biobert.precision`): int8 and bf16 encoders still find the entities and answers of
-an fp32 one; `auto` follows the hardware; bad settings and saving a converted pipeline are refused."""
+an fp32 one; `auto` follows the hardware; bad settings and saving a converted pipeline are refused. Training
+precision: bf16 training still learns and saves fp32 weights."""
 import json
 import warnings
 from pathlib import Path
@@ -145,3 +146,38 @@ def test_evaluate_and_annotate_take_precision(ner_model: Path, tmp_path: Path):
         outputs[precision] = [[(e["text"], e["label"]) for e in record["entities"]]
                               for record in map(json.loads, out.read_text().splitlines())]
     assert outputs["int8"] == outputs["fp32"] == entities(spacy.load(ner_model))
+
+
+def test_bf16_training_learns_and_saves_fp32_weights(tiny_bert: Path, tmp_path: Path):
+    """bf16 training (autocast forward passes) still overfits the tiny data; the weights stay fp32, so the
+    pipeline saves and, loaded again at fp32, finds the same entities."""
+    nlp = make_nlp(tiny_bert)
+    examples = examples_for(nlp, TRAIN_DATA, "biobert_ner")
+    optimizer = nlp.initialize(lambda: examples)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # W003 where this CPU emulates bf16
+        assert precision_module.set_training_precision(nlp, "bf16") == "bf16"
+    shim = next(precision_module._torch_shims(nlp))
+    before = [p.detach().clone() for p in shim._model.parameters()]
+    losses: dict = {}
+    for _ in range(60):
+        nlp.update(examples, sgd=optimizer, losses=losses)
+    assert all(p.dtype == torch.float32 for p in shim._model.parameters())
+    assert any(not torch.equal(a, p.detach()) for a, p in zip(before, shim._model.parameters()))
+    assert nlp.evaluate(examples_for(nlp, TRAIN_DATA, "biobert_ner"))["ents_f"] > 0.5
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    assert loaded.evaluate(examples_for(loaded, TRAIN_DATA, "biobert_ner"))["ents_f"] > 0.5
+
+
+def test_training_precision_callback_and_bad_settings(tiny_bert: Path, monkeypatch: pytest.MonkeyPatch):
+    callback = spacy.util.registry.callbacks.get("spacy_biobert.training_precision.v1")
+    monkeypatch.setattr(precision_module, "cpu_has_bf16", lambda: False)
+    nlp = make_nlp(tiny_bert)
+    nlp.initialize(lambda: examples_for(nlp, TRAIN_DATA, "biobert_ner"))
+    assert callback(precision="auto")(nlp) is nlp
+    shim = next(precision_module._torch_shims(nlp))
+    assert "begin_update" not in vars(shim)  # auto without native bf16: fp32, nothing replaced
+    for bad in ("int8", "fp16"):
+        with pytest.raises(PipelineError, match="E041"):
+            callback(precision=bad)
