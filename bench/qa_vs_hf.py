@@ -63,7 +63,7 @@ def build_parser(description: str = __doc__) -> argparse.ArgumentParser:
     parser.add_argument("--gold", type=Path, action="append", help="BioASQ golden file(s) of the test set")
     parser.add_argument("--list-threshold", type=float, default=0.1, help="list answers: probability threshold")
     parser.add_argument(
-        "--answer-scores", default="window,n_best",
+        "--answer-scores", default="n_best,window",
         help="biobert_qa: comma-separated decodings to score the same trained model with (results key biobert_qa[NAME]; "
         "each also on the held-out 4B/5B dev split)",
     )

@@ -133,8 +133,8 @@ class Errors(metaclass=_ErrorsWithCodes):
             "`questions`). Give `evaluate --task qa` only QA JSON files, or a folder of them.")
     E314 = ("biobert_qa windows of max_seq_length={max_seq_length} wordpieces exceed the {positions} positions of "
             "'{name}'. Set max_seq_length to at most {positions} (BioBERT: 384).")
-    E316 = ("biobert_qa answer_scores must be one of {choices}; got {value!r}. \"window\" scores a span by its "
-            "probability in its window, \"n_best\" by BioBERT's softmax over a context's n-best spans.")
+    E316 = ("biobert_qa answer_scores must be one of {choices}; got {value!r}. \"n_best\" scores a span by "
+            "BioBERT's softmax over a context's n-best spans, \"window\" by its probability in its window.")
     # Pretraining
     E401 = ("{path}, line {line}: malformed PubMed XML ({detail}). Expected a PubMed baseline or update file "
             "(<PubmedArticleSet> of <PubmedArticle> records), plain or gzip-compressed.")
