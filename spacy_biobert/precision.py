@@ -64,11 +64,7 @@ def set_precision(nlp: Language, precision: str) -> str:
         current = getattr(shim, PRECISION_ATTR, "fp32")
         if current != "fp32" and precision != current:
             raise PipelineError(Errors.E037.format(current=current, precision=precision))
-    if not shims:
-        return "fp32"
-    device = _device(shims[0])
-    if precision == "auto":
-        precision = "bf16" if has_native_bf16(device) else "fp32"
+    precision, device = _resolve(shims, precision)
     if precision == "fp32":
         return precision
     if precision == "int8" and device.type != "cpu":
@@ -93,11 +89,7 @@ def set_training_precision(nlp: Language, precision: str) -> str:
     if precision not in TRAINING_PRECISIONS:
         raise PipelineError(Errors.E041.format(precision=precision, choices=", ".join(TRAINING_PRECISIONS)))
     shims = list(_torch_shims(nlp))
-    if not shims:
-        return "fp32"
-    device = _device(shims[0])
-    if precision == "auto":
-        precision = "bf16" if has_native_bf16(device) else "fp32"
+    precision, device = _resolve(shims, precision)
     if precision == "fp32":
         return precision
     if not has_native_bf16(device):
@@ -122,6 +114,17 @@ def create_training_precision(precision: str = "fp32") -> Callable[[Language], L
         return nlp
 
     return after_init
+
+
+def _resolve(shims: List[PyTorchShim], precision: str) -> Tuple[str, torch.device]:
+    """The precision to apply (`auto`: bf16 where the shims' device has it natively, else fp32; fp32 without
+    shims) and the shims' device."""
+    if not shims:
+        return "fp32", torch.device("cpu")
+    device = _device(shims[0])
+    if precision == "auto":
+        precision = "bf16" if has_native_bf16(device) else "fp32"
+    return precision, device
 
 
 def _torch_shims(nlp: Language) -> Iterator[PyTorchShim]:
