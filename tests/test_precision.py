@@ -159,9 +159,13 @@ def test_bf16_training_learns_and_saves_fp32_weights(tiny_bert: Path, tmp_path: 
         assert precision_module.set_training_precision(nlp, "bf16") == "bf16"
     shim = next(precision_module._torch_shims(nlp))
     before = [p.detach().clone() for p in shim._model.parameters()]
+    linear = next(m for m in shim._model.modules() if isinstance(m, torch.nn.Linear))
+    dtypes = []
+    linear.register_forward_hook(lambda module, inputs, output: dtypes.append(output.dtype))
     losses: dict = {}
     for _ in range(60):
         nlp.update(examples, sgd=optimizer, losses=losses)
+    assert dtypes and set(dtypes) == {torch.bfloat16}
     assert all(p.dtype == torch.float32 for p in shim._model.parameters())
     assert any(not torch.equal(a, p.detach()) for a, p in zip(before, shim._model.parameters()))
     assert nlp.evaluate(examples_for(nlp, TRAIN_DATA, "biobert_ner"))["ents_f"] > 0.5
