@@ -55,6 +55,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                         help="both sides: bf16 autocast of the forward passes (spaCy: the configs' training precision)")
+    parser.add_argument("--optimizer-step", choices=("torch", "thinc"), default="torch",
+                        help="spaCy: how the encoder's parameters are updated (the configs' `optimizer_step`)")
     parser.add_argument("--output", type=Path, default=None, help="JSON file for all figures")
     parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -68,7 +70,8 @@ def spacy_pipeline(args: argparse.Namespace) -> Tuple[Any, Any, List[Any], List[
     from spacy.util import load_config, registry
 
     overrides = {"paths.train": str(args.train), "paths.dev": str(args.dev), "paths.base_model": args.base,
-                 "initialize.after_init.precision": args.precision}
+                 "initialize.after_init.precision": args.precision,
+                 "initialize.after_init.optimizer_step": args.optimizer_step}
     config = load_config(args.config or CONFIGS[args.task], overrides=overrides, interpolate=False)
     start = time.perf_counter()
     nlp = init_nlp(config, use_gpu=-1)
@@ -233,10 +236,12 @@ def main(argv: Sequence[str]) -> None:
     summary = {
         "machine": cpu_description(), "task": args.task, "base": args.base, "train": str(args.train),
         "updates": args.batches, "batch_size": args.batch_size, "sentences": sentences, "words": words,
-        "threads": args.threads, "precision": args.precision, "runs": runs, "best_seconds": best,
+        "threads": args.threads, "precision": args.precision, "optimizer_step": args.optimizer_step, "runs": runs,
+        "best_seconds": best,
     }
     spacy_run = runs["spacy"][0]
-    print(f"\n{summary['machine']}; {args.threads or 'default'} threads; {args.precision}; task {args.task}; "
+    print(f"\n{summary['machine']}; {args.threads or 'default'} threads; {args.precision}; spaCy optimizer step "
+          f"{args.optimizer_step}; task {args.task}; "
           f"{args.batches} updates of "
           f"{args.batch_size} sentences ({words} words, {runs['hf'][0]['wordpieces']} wordpieces on the HF side); "
           f"best of {args.repeats}\n")

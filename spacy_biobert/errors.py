@@ -103,6 +103,8 @@ class Errors(metaclass=_ErrorsWithCodes):
             "no longer be the trained fp32 ones. Save the pipeline as loaded (fp32), before `set_precision`.")
     E041 = ("Unknown training precision '{precision}'. Choose one of: {choices} (int8 is for inference only: "
             "`--precision int8` of annotate, evaluate and serve).")
+    E042 = ("Unknown optimizer step '{step}'. Choose one of: {choices} (`torch` updates the encoders with torch's "
+            "fused AdamW kernel, `thinc` with thinc's optimizer; both compute the same Adam update).")
     E023 = "Unknown task '{task}'. Choose one of: {choices}."
     E024 = ("MultiCorpus `repeats` names {name!r}, which is not one of its corpora ({choices}), or gives it "
             "{value!r}: give each corpus name a whole number of copies of at least 1.")

@@ -16,7 +16,8 @@ since its weights are no longer the trained fp32 ones (int8) or its behaviour wo
 loading (bf16): save the fp32 pipeline instead.
 
 Training has its own setting, `set_training_precision` (fp32 | bf16 | auto), applied by `spacy train` through
-the `spacy_biobert.training_precision.v1` callback in `[initialize.after_init]`: the encoders' forward passes
+the `spacy_biobert.training_setup.v1` callback in `[initialize.after_init]` (`spacy_biobert.training`; the older
+`spacy_biobert.training_precision.v1` sets the precision alone): the encoders' forward passes
 of the updates and of the dev evaluations run under bf16 autocast, while weights, gradients and the optimizer
 state stay fp32 (bf16 needs no loss scaling), so the trained pipeline saves, loads and predicts as an fp32 one.
 """
