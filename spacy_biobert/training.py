@@ -10,14 +10,18 @@ step: the scheduled learn rate, beta1, beta2, eps, L2 (as weight decay or as an 
 which thinc applies to each parameter tensor's own norm. Settings it does not reproduce (`use_averages`, RAdam,
 plain SGD, fp16 loss scaling) keep thinc's step, so the choice never changes what a config means. The thinc
 layers above the encoders (the task heads) always use thinc's optimizer.
+
+The torch step also comes at the right time. `Language.update` steps a shared transformer before the components
+listening to it backpropagate, so thinc's step updates the encoder with the previous batch's gradients (one batch
+late, the last batch's never); the torch step runs when the encoder's backward pass ends (`TorchAdamStep`).
 """
 import math
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 import torch
 from spacy.language import Language
 from spacy.util import registry
-from thinc.api import Optimizer
+from thinc.api import ArgsKwargs, Optimizer
 from thinc.shims import PyTorchShim
 
 from .errors import Errors, PipelineError
@@ -63,25 +67,56 @@ def _check_optimizer_step(optimizer_step: str) -> None:
 
 
 class TorchAdamStep:
-    """thinc's Adam update of one PyTorch shim's parameters, done by torch's fused AdamW kernel.
+    """thinc's Adam update of one PyTorch shim's parameters, done by torch's fused AdamW kernel, right after the
+    shim's backward pass.
 
     Per parameter tensor, as thinc: `g += L2 * w` (L2 not as weight decay); `g *= clip / |g|` when `|g| >= clip`;
     `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2`; `w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)`;
-    weight decay `w *= 1 - lr * L2`; `t` counts the tensor's own updates. torch adds eps after the bias correction,
-    so each step passes it `eps / sqrt(1 - b2^t)`; it decays the weights before the Adam step where thinc decays
-    them after (a difference of `lr * L2` times the step). Gradients are released after the step, as a plain torch
-    loop's `zero_grad()` does.
+    then weight decay `w *= 1 - lr * L2`; `t` counts the tensor's own updates. torch adds eps after the bias
+    correction, so each step passes it `eps / sqrt(1 - b2^t)`; the weight decay follows the Adam step, as in thinc
+    (torch's AdamW decays before it). Gradients are released after the step, as a plain torch loop's
+    `zero_grad()` does.
+
+    When: `Language.update` calls a shared transformer's `finish_update` right after the transformer's own
+    `update`, before the components listening to it have backpropagated into it. thinc's step therefore applies
+    the previous batch's encoder gradients (and never the last batch's). Called without gradients, this step
+    waits instead and runs as soon as the shim's backward pass has finished, so each batch's gradients update the
+    encoder in the same `nlp.update`, with that step's learn rate, as in a plain torch loop. Called with gradients
+    (gradient accumulation, or a component that owns its encoder), it steps at once.
     """
 
     def __init__(self, shim: PyTorchShim) -> None:
         self.shim = shim
         self.thinc_step = shim.finish_update
         self.adam: Optional[torch.optim.AdamW] = None
+        self.waiting: Optional[Optimizer] = None
+        begin_update = shim.begin_update
+
+        def begin_update_then_step(inputs: ArgsKwargs) -> Tuple[Any, Callable]:
+            outputs, backprop = begin_update(inputs)
+
+            def backprop_then_step(d_outputs: Any) -> Any:
+                d_inputs = backprop(d_outputs)
+                if self.waiting is not None:
+                    optimizer, self.waiting = self.waiting, None
+                    self.step(optimizer)
+                return d_inputs
+
+            return outputs, backprop_then_step
+
+        shim.begin_update = begin_update_then_step  # type: ignore[method-assign]
 
     def __call__(self, optimizer: Optimizer) -> None:
         if not self._reproduces(optimizer):
             self.thinc_step(optimizer)
-            return
+        elif any(parameter.grad is not None for parameter in self.shim._model.parameters()):
+            self.waiting = None
+            self.step(optimizer)
+        else:
+            self.waiting = optimizer
+
+    def step(self, optimizer: Optimizer) -> None:
+        """One Adam update of the parameters that have gradients; the gradients are released."""
         parameters = [parameter for parameter in self.shim._model.parameters() if parameter.grad is not None]
         if not parameters:
             return
@@ -95,16 +130,16 @@ class TorchAdamStep:
             if clip > 0.0:
                 norms = torch.stack(torch._foreach_norm(grads))
                 torch._foreach_mul_(grads, list((clip / norms.clamp(min=clip)).unbind()))
-        b1, b2 = float(optimizer.b1), float(optimizer.b2)
+        b1, b2, learn_rate = float(optimizer.b1), float(optimizer.b2), float(optimizer.learn_rate)
         step = int(self.adam.state.get(parameters[0], {}).get("step", 0)) + 1
         self.adam.param_groups[0].update(
-            lr=float(optimizer.learn_rate),
-            betas=(b1, b2),
-            eps=float(optimizer.eps) / math.sqrt(1.0 - b2**step),
-            weight_decay=l2 if optimizer.L2_is_weight_decay else 0.0,
+            lr=learn_rate, betas=(b1, b2), eps=float(optimizer.eps) / math.sqrt(1.0 - b2**step), weight_decay=0.0
         )
         self.adam.step()
         self.adam.zero_grad(set_to_none=True)
+        if l2 != 0.0 and optimizer.L2_is_weight_decay:
+            with torch.no_grad():
+                torch._foreach_mul_([parameter.data for parameter in parameters], 1.0 - learn_rate * l2)
 
     def _reproduces(self, optimizer: Optimizer) -> bool:
         """Whether this step computes what thinc's would for `optimizer` on this shim."""
