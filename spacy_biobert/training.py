@@ -73,9 +73,9 @@ class TorchAdamStep:
     Per parameter tensor, as thinc: `g += L2 * w` (L2 not as weight decay); `g *= clip / |g|` when `|g| >= clip`;
     `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2`; `w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)`;
     then weight decay `w *= 1 - lr * L2`; `t` counts the tensor's own updates. torch adds eps after the bias
-    correction, so each step passes it `eps / sqrt(1 - b2^t)`; the weight decay follows the Adam step, as in thinc
-    (torch's AdamW decays before it). Gradients are released after the step, as a plain torch loop's
-    `zero_grad()` does.
+    correction, so each step passes it `eps / sqrt(1 - b2^t)`; torch's AdamW decays the weights before the Adam
+    step where thinc decays them after, which a rescaled learn rate and decay make identical. Gradients are
+    released after the step, as a plain torch loop's `zero_grad()` does.
 
     When: `Language.update` calls a shared transformer's `finish_update` right after the transformer's own
     `update`, before the components listening to it have backpropagated into it. thinc's step therefore applies
@@ -131,15 +131,19 @@ class TorchAdamStep:
                 norms = torch.stack(torch._foreach_norm(grads))
                 torch._foreach_mul_(grads, list((clip / norms.clamp(min=clip)).unbind()))
         b1, b2, learn_rate = float(optimizer.b1), float(optimizer.b2), float(optimizer.learn_rate)
+        decay = learn_rate * l2 if optimizer.L2_is_weight_decay else 0.0
         step = int(self.adam.state.get(parameters[0], {}).get("step", 0)) + 1
+        # thinc: w' = (w - lr a)(1 - decay); torch: w' = w (1 - lr' wd) - lr' a, equal for lr' = lr (1 - decay)
+        # and wd = decay / lr'.
+        scaled_rate = learn_rate * (1.0 - decay)
         self.adam.param_groups[0].update(
-            lr=learn_rate, betas=(b1, b2), eps=float(optimizer.eps) / math.sqrt(1.0 - b2**step), weight_decay=0.0
+            lr=scaled_rate,
+            betas=(b1, b2),
+            eps=float(optimizer.eps) / math.sqrt(1.0 - b2**step),
+            weight_decay=decay / scaled_rate if scaled_rate > 0.0 else 0.0,
         )
         self.adam.step()
         self.adam.zero_grad(set_to_none=True)
-        if l2 != 0.0 and optimizer.L2_is_weight_decay:
-            with torch.no_grad():
-                torch._foreach_mul_([parameter.data for parameter in parameters], 1.0 - learn_rate * l2)
 
     def _reproduces(self, optimizer: Optimizer) -> bool:
         """Whether this step computes what thinc's would for `optimizer` on this shim."""
