@@ -151,6 +151,8 @@ class Errors(metaclass=_ErrorsWithCodes):
     E408 = ("Precision '{precision}' is not supported on {device}. Use `--precision auto` (bf16 where the hardware "
             "has it, else fp32), or fp32.")
     E409 = "`--max-seq-length` must be between 8 and the model's {limit} positions; got {value}."
+    E410 = ("`--export-steps` {steps}: each export step must lie between 1 and --max-steps - 1 ({max_steps} - 1); "
+            "the model after the last step is OUTPUT itself.")
     # biobert_ner
     E101 = ("The biobert_ner component '{name}' has no labels: it was not initialised. Call "
             "`nlp.initialize()` (or train it with `spacy train`), or load a trained pipeline.")

@@ -255,6 +255,29 @@ def test_pretrain_learns_and_output_loads(tiny_bert, tmp_path):
     assert doc._.trf_data.tensors[0].shape[-1] == 32
 
 
+def test_export_steps_write_points_of_one_run(tiny_bert, tmp_path):
+    """`export_steps` writes loadable models with their held-out loss along the run and changes nothing else: the
+    final model equals that of a run without exports."""
+    from transformers import AutoModel
+
+    corpus = write_text_corpus(tmp_path / "corpus.txt")
+    metrics = pretrain(_settings(tiny_bert, corpus, tmp_path / "plain", save_every=0))
+    pretrain(_settings(tiny_bert, corpus, tmp_path / "curve", save_every=0, export_steps=[10, 20]))
+    losses = []
+    for step in (10, 20):
+        folder = tmp_path / "curve" / f"step-{step}"
+        record = json.loads((folder / METRICS_FILE).read_text())
+        assert record["step"] == step
+        losses.append(record["heldout"]["loss"])
+        assert AutoModel.from_pretrained(str(folder)).config.hidden_size == 32
+    assert metrics["heldout"]["before"]["loss"] > losses[0] > metrics["heldout"]["after"]["loss"] - 1.0
+    final = AutoModel.from_pretrained(str(tmp_path / "curve")).state_dict()
+    for name, weight in AutoModel.from_pretrained(str(tmp_path / "plain")).state_dict().items():
+        assert torch.equal(weight, final[name]), name
+    with pytest.raises(ValueError, match="E410"):
+        pretrain(_settings(tiny_bert, corpus, tmp_path / "bad", export_steps=[30]))
+
+
 def test_frozen_encoder_trains_only_the_head(tiny_bert, tmp_path):
     from transformers import AutoModel
 

@@ -46,6 +46,7 @@ CHECKPOINT_DIR = "checkpoint"
 CHECKPOINT_FILE = "state.pt"
 METRICS_FILE = "pretraining_metrics.json"
 LOG_FILE = "pretraining_log.jsonl"
+EXPORT_PREFIX = "step-"
 HELDOUT_SEED = 1234
 
 
@@ -74,6 +75,10 @@ class PretrainingSettings:
         0, "Train only the MLM head for the first N steps (a fresh head's early gradients are noise for the "
         "encoder); N >= --max-steps trains the head alone.")
     save_every: int = option(1000, "Checkpoint every N steps (and at the end); 0: only at the end.")
+    export_steps: List[int] = option(
+        default_factory=list, help="Also write the model as it stands after step N to OUTPUT/step-N, with its "
+        "held-out loss (repeatable): points of one run for a performance-vs-pretraining-steps curve, as "
+        "BioBERT's. Each N below --max-steps.")
     resume: bool = option(False, "Continue from the checkpoint in --output.")
     heldout: int = option(500, "Texts held out for the masked-LM loss/perplexity; 0: none.")
     heldout_every: int = option(100, "Hold out every N-th text until --heldout are taken.")
@@ -338,6 +343,9 @@ def _pretrain(settings: PretrainingSettings, dist: Distributed) -> Dict[str, Any
         mlm, tokenizer, fresh_head, pooler = load_masked_lm(base)
     finally:
         hf_logging.set_verbosity(verbosity)
+    bad_exports = [step for step in settings.export_steps if not 0 < step < settings.max_steps]
+    if bad_exports:
+        raise ValueError(Errors.E410.format(steps=bad_exports, max_steps=settings.max_steps))
     limit = mlm.config.max_position_embeddings
     if not 8 <= settings.max_seq_length <= limit:
         raise ValueError(Errors.E409.format(limit=limit, value=settings.max_seq_length))
@@ -386,8 +394,14 @@ def _pretrain(settings: PretrainingSettings, dist: Distributed) -> Dict[str, Any
 
     stream = BatchStream(settings, files, tokenizer, collator, dist)
     batches = stream.iter_batches(skip=start_step * settings.grad_accum)
+
+    def export(step: int) -> None:
+        folder = save_masked_lm(mlm, tokenizer, pooler, output / f"{EXPORT_PREFIX}{step}")
+        record = {"step": step, "heldout": evaluate(model, heldout, dist.device, dtype)}
+        (folder / METRICS_FILE).write_text(json.dumps(record, indent=2), encoding="utf8")
+
     run = _train(settings, dist, model, wrapped, optimizer, scheduler, scaler, dtype, batches, start_step,
-                 output, before)
+                 output, before, export)
 
     checksums = _rank_checksums(model, dist)
     if not dist.is_main:
@@ -436,8 +450,9 @@ def _load_resume_state(settings: PretrainingSettings, output: Path, dist: Distri
 def _train(settings: PretrainingSettings, dist: Distributed, model: MaskedLMModel, wrapped: nn.Module,
            optimizer: torch.optim.Optimizer, scheduler, scaler, dtype: Optional[torch.dtype],
            batches: Iterator[Dict[str, torch.Tensor]], start_step: int, output: Path,
-           before: Dict[str, float]) -> Dict[str, Any]:
+           before: Dict[str, float], export: Callable[[int], None]) -> Dict[str, Any]:
     """The optimisation loop from `start_step` to `max_steps`; returns speed and loss figures of this run.
+    `export(step)` runs on rank 0 after each step of `settings.export_steps`.
 
     The progress bar shows the mean loss and the tokens/s (all ranks) of the last 50 steps."""
     model.train()
@@ -484,6 +499,8 @@ def _train(settings: PretrainingSettings, dist: Distributed, model: MaskedLMMode
                 record = {"step": step, "loss": step_loss, "lr": scheduler.get_last_lr()[-1], "tokens_per_s": speed}
                 log.write(json.dumps(record) + "\n")
                 log.flush()
+            if dist.is_main and step in settings.export_steps:
+                export(step)
             periodic = settings.save_every > 0 and step % settings.save_every == 0
             rng_states = gather_rng_states(dist) if periodic or step == settings.max_steps else []
             if dist.is_main and (periodic or step == settings.max_steps):
