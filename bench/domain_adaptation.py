@@ -53,7 +53,7 @@ def pretrain_stage(args: argparse.Namespace) -> None:
         ("held-out MLM perplexity", f"{before['perplexity']:.1f}", f"{after['perplexity']:.1f}"),
     ]
     print(f"\nheld-out: {metrics['heldout']['sequences']} sequences, {after['targets']} masked targets")
-    print(_table(("metric", "general base", "adapted"), rows))
+    print(markdown_table(("metric", "general base", "adapted"), rows))
     print(
         f"\n{metrics['steps']} steps of {args.batch_size} x {args.max_seq_length} ({metrics['precision']}, "
         f"{metrics['device']}): {train['seconds_per_step']:.2f} s/step, {train['tokens_per_s']:.0f} tokens/s, "
@@ -95,10 +95,10 @@ def ner_stage(args: argparse.Namespace) -> None:
             scores = result["scores"]
             rows.append((corpus, label, *(f"{100 * scores[key]:.2f}" for key in ("ents_p", "ents_r", "ents_f")),
                          f"{result['train_minutes']:.1f}"))
-    print(_table(("corpus", "base", "test P", "test R", "test F1", "train min"), rows))
+    print(markdown_table(("corpus", "base", "test P", "test R", "test F1", "train min"), rows))
 
 
-def _table(header: tuple, rows: List[tuple]) -> str:
+def markdown_table(header: tuple, rows: List[tuple]) -> str:
     """A Markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
