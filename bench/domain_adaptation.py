@@ -137,6 +137,11 @@ def main() -> None:
     ner.add_argument("--bases", nargs="+", default=["general", "adapted"], choices=["general", "adapted"])
     ner.add_argument("--seed", type=int, default=0)
     ner.set_defaults(func=ner_stage)
+    dispatch(parser)
+
+
+def dispatch(parser: argparse.ArgumentParser) -> None:
+    """Run the chosen stage; unknown arguments are `spacy train` overrides, which only the `ner` stage takes."""
     args, overrides = parser.parse_known_args()
     if overrides and args.stage != "ner":
         parser.error(f"unrecognised arguments: {' '.join(overrides)}")

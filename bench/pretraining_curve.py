@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from domain_adaptation import markdown_table, run
+from domain_adaptation import dispatch, markdown_table, run
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -185,11 +185,7 @@ def main() -> None:
     ner.add_argument("--steps", type=int, nargs="+", default=None, help="points to run (default: all found)")
     ner.add_argument("--model", default="model-best", help="which saved pipeline is tested")
     stages.choices["report"].add_argument("--png", type=Path, default=None, help="write the plot here")
-    args, overrides = parser.parse_known_args()
-    if overrides and args.stage != "ner":
-        parser.error(f"unrecognised arguments: {' '.join(overrides)}")
-    args.overrides = overrides
-    args.func(args)
+    dispatch(parser)
 
 
 if __name__ == "__main__":
