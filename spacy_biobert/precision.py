@@ -87,8 +87,7 @@ def set_precision(nlp: Language, precision: str) -> str:
 def set_training_precision(nlp: Language, precision: str) -> str:
     """Train the encoders of `nlp` at `precision` (bf16: autocast forward passes, fp32 weights, gradients and
     optimizer state); return the precision applied (`auto`: bf16 where the hardware has it natively, else fp32)."""
-    if precision not in TRAINING_PRECISIONS:
-        raise PipelineError(Errors.E041.format(precision=precision, choices=", ".join(TRAINING_PRECISIONS)))
+    check_training_precision(precision)
     shims = list(_torch_shims(nlp))
     precision, device = _resolve(shims, precision)
     if precision == "fp32":
@@ -107,14 +106,19 @@ def set_training_precision(nlp: Language, precision: str) -> str:
 @registry.callbacks("spacy_biobert.training_precision.v1")
 def create_training_precision(precision: str = "fp32") -> Callable[[Language], Language]:
     """An `[initialize.after_init]` callback that sets the training precision (`set_training_precision`)."""
-    if precision not in TRAINING_PRECISIONS:
-        raise PipelineError(Errors.E041.format(precision=precision, choices=", ".join(TRAINING_PRECISIONS)))
+    check_training_precision(precision)
 
     def after_init(nlp: Language) -> Language:
         set_training_precision(nlp, precision)
         return nlp
 
     return after_init
+
+
+def check_training_precision(precision: str) -> None:
+    """Refuse a training precision that is not one of TRAINING_PRECISIONS (E041)."""
+    if precision not in TRAINING_PRECISIONS:
+        raise PipelineError(Errors.E041.format(precision=precision, choices=", ".join(TRAINING_PRECISIONS)))
 
 
 def _resolve(shims: List[PyTorchShim], precision: str) -> Tuple[str, torch.device]:

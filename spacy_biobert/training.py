@@ -25,7 +25,7 @@ from thinc.api import ArgsKwargs, Optimizer
 from thinc.shims import PyTorchShim
 
 from .errors import Errors, PipelineError
-from .precision import TRAINING_PRECISIONS, _torch_shims, set_training_precision
+from .precision import _torch_shims, check_training_precision, set_training_precision
 
 OPTIMIZER_STEPS = ("torch", "thinc")
 OPTIMIZER_STEP_ATTR = "_spacy_biobert_optimizer_step"
@@ -35,8 +35,7 @@ OPTIMIZER_STEP_ATTR = "_spacy_biobert_optimizer_step"
 def create_training_setup(precision: str = "fp32", optimizer_step: str = "torch") -> Callable[[Language], Language]:
     """An `[initialize.after_init]` callback: the training precision (`set_training_precision`) and the encoders'
     optimizer step (`use_optimizer_step`)."""
-    if precision not in TRAINING_PRECISIONS:
-        raise PipelineError(Errors.E041.format(precision=precision, choices=", ".join(TRAINING_PRECISIONS)))
+    check_training_precision(precision)
     _check_optimizer_step(optimizer_step)
 
     def after_init(nlp: Language) -> Language:
