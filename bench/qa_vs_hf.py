@@ -7,7 +7,10 @@ length and doc stride. The Hugging Face side follows the standard `run_qa.py` re
 fast tokenizer's overflow, the first gold answer as target (`[CLS]` when a window lacks it), AdamW, and
 the standard SQuAD post-processing (n-best start/end logits, softmax probabilities). Both are scored by
 the same code (`spacy_biobert.evaluation.qa`): answers of each question's contexts merged, top 5,
-strict/lenient accuracy and MRR per 6b batch, and questions answered a second.
+strict/lenient accuracy and MRR per 6b batch, and questions answered a second. `--select-every N` keeps, for
+either system, the weights with the best MRR on the held-out 4B/5B dev split (scored every N updates), and
+`--decode-lengths` scores each trained model with several longest answers; every result also carries its dev MRR,
+the figure such choices are made by.
 
     flock /tmp/heavy.lock python bench/qa_vs_hf.py --data ../shared/data/qa/BioASQ --base /tmp/base
 """
@@ -27,10 +30,11 @@ from thinc.api import Adam, warmup_linear
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
 
 from spacy_biobert.base_model import resolve_base_model
-from spacy_biobert.evaluation.qa import load_test_set, score_test_set
+from spacy_biobert.evaluation.qa import TestBatch, load_test_set, score_test_batches, score_test_set
 from spacy_biobert.readers.qa import BioASQCorpus, QARecord, record_to_example
 
 Candidates = List[List[Tuple[str, float]]]
+Predict = Callable[[List[QARecord]], Candidates]
 
 
 def build_parser(description: str = __doc__) -> argparse.ArgumentParser:
@@ -52,12 +56,17 @@ def build_parser(description: str = __doc__) -> argparse.ArgumentParser:
     parser.add_argument("--doc-stride", type=int, default=128)
     parser.add_argument("--max-query-length", type=int, default=64)
     parser.add_argument("--max-answer-length", type=int, default=30)
+    parser.add_argument(
+        "--decode-lengths", default="",
+        help="comma-separated longest answers (wordpieces) to score each trained model with, both systems, on the "
+        "test set and the dev split (results key SYSTEM[...,len=N]; default: --max-answer-length only)",
+    )
     parser.add_argument("--n-best", type=int, default=20)
     parser.add_argument("--dev-fraction", type=float, default=0.1, help="as configs/qa.cfg: held out, not trained on")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--select-every", type=int, default=0,
-        help="biobert_qa: score the held-out 4B/5B dev split every N updates and keep the best weights (0: the last)",
+        help="both systems: score the held-out 4B/5B dev split every N updates and keep the best weights (0: the last)",
     )
     parser.add_argument("--test", type=Path, default=None, help="test set as `evaluate --task qa` takes it (default: --data)")
     parser.add_argument("--gold", type=Path, action="append", help="BioASQ golden file(s) of the test set")
@@ -96,6 +105,33 @@ def n_steps(args: argparse.Namespace, n_examples: int) -> int:
     return args.steps or args.epochs * -(-n_examples // args.batch_size)
 
 
+def dev_batch(args: argparse.Namespace) -> TestBatch:
+    """The held-out 4B/5B dev split as a test batch: each question's gold answers are the texts of the gold
+    spans of all its snippets (as `score_qa` takes them)."""
+    records = training_records(args, "dev")
+    golds: Dict[str, List[str]] = {}
+    for record in records:
+        golds.setdefault(record.group, []).extend(record.context[start:end] for start, end in record.answers)
+    return TestBatch("dev", records, golds)
+
+
+def dev_mrr(dev: TestBatch, predict: Predict) -> float:
+    """BioASQ MRR on the dev split, the one figure both systems are selected and decoded by."""
+    return score_test_batches([dev], predict)["scores"]["qa_mrr"]
+
+
+def decode_lengths(args: argparse.Namespace) -> List[int]:
+    return [int(value) for value in args.decode_lengths.split(",")] if args.decode_lengths else [args.max_answer_length]
+
+
+def decoding_key(system: str, args: argparse.Namespace, length: int, answer_scores: str = "") -> str:
+    """The results key of one decoding: `biobert_qa[n_best]`, `hf`, and `,len=N` where N is not the default."""
+    parts = [answer_scores] if answer_scores else []
+    if length != args.max_answer_length:
+        parts.append(f"len={length}")
+    return f"{system}[{','.join(parts)}]" if parts else system
+
+
 def shuffled_batches(items: List[Any], args: argparse.Namespace) -> Iterator[List[Any]]:
     """`n_steps` batches of `batch_size`, reshuffling the items at the start of every pass."""
     rng = random.Random(args.seed)
@@ -121,15 +157,18 @@ def run_biobert_qa(args: argparse.Namespace, records: List[QARecord], batches) -
         start = time.perf_counter()
         nlp = train_biobert_qa(args, records)
         train_seconds = time.perf_counter() - start
-    dev = [record_to_example(nlp, record) for record in training_records(args, "dev")]
+    dev = dev_batch(args)
     qa = nlp.get_pipe("biobert_qa")
     systems: Dict[str, Dict[str, Any]] = {}
     for answer_scores in args.answer_scores.split(","):
-        qa.cfg["answer_scores"] = answer_scores
-        results = score_test_set(batches, make_biobert_predict(nlp, args), list_threshold=args.list_threshold)
-        results["train_seconds"] = train_seconds
-        results["dev_mrr"] = nlp.evaluate(dev)["qa_mrr"] if dev else None
-        systems[f"biobert_qa[{answer_scores}]"] = results
+        for length in decode_lengths(args):
+            qa.cfg["answer_scores"] = answer_scores
+            qa.cfg["max_answer_length"] = length
+            predict = make_biobert_predict(nlp, args)
+            results = score_test_set(batches, predict, list_threshold=args.list_threshold)
+            results["train_seconds"] = train_seconds
+            results["dev_mrr"] = dev_mrr(dev, predict)
+            systems[decoding_key("biobert_qa", args, length, answer_scores)] = results
     return systems
 
 
@@ -161,7 +200,7 @@ def train_biobert_qa(args: argparse.Namespace, records: List[QARecord]) -> spacy
         learn_rate=schedule, L2=args.weight_decay, L2_is_weight_decay=True, grad_clip=1.0, beta1=0.9, beta2=0.999, eps=1e-8
     )
     nlp.initialize(lambda: examples, sgd=optimizer)
-    dev = [record_to_example(nlp, record) for record in training_records(args, "dev")] if args.select_every else []
+    dev = dev_batch(args) if args.select_every else None
     best: Tuple[float, int, bytes] = (-1.0, 0, b"")
     losses: Dict[str, float] = {}
     for step, batch in enumerate(shuffled_batches(examples, args), start=1):
@@ -170,18 +209,18 @@ def train_biobert_qa(args: argparse.Namespace, records: List[QARecord]) -> spacy
         if step % 20 == 0:
             print(f"biobert_qa step {step}: loss {losses['biobert_qa']:.2f}", flush=True)
             losses = {}
-        if dev and (step % args.select_every == 0 or step == total):
-            mrr = nlp.evaluate(dev)["qa_mrr"]
+        if dev is not None and (step % args.select_every == 0 or step == total):
+            mrr = dev_mrr(dev, make_biobert_predict(nlp, args))
             print(f"biobert_qa step {step}: dev MRR {mrr * 100:.2f}", flush=True)
             if mrr > best[0]:
                 best = (mrr, step, nlp.get_pipe("biobert_qa").to_bytes())
-    if dev:
+    if dev is not None:
         print(f"biobert_qa: keeping step {best[1]} (dev MRR {best[0] * 100:.2f})", flush=True)
         nlp.get_pipe("biobert_qa").from_bytes(best[2])
     return nlp
 
 
-def make_biobert_predict(nlp: spacy.language.Language, args: argparse.Namespace) -> Callable[[List[QARecord]], Candidates]:
+def make_biobert_predict(nlp: spacy.language.Language, args: argparse.Namespace) -> Predict:
     qa = nlp.get_pipe("biobert_qa")
 
     def predict(test_records: List[QARecord]) -> Candidates:
@@ -256,13 +295,17 @@ def hf_optimizer(args: argparse.Namespace, model: Any, total: int) -> Tuple[Any,
     return optimizer, get_linear_schedule_with_warmup(optimizer, int(args.warmup * total), total)
 
 
-def run_hf(args: argparse.Namespace, records: List[QARecord], batches) -> Dict[str, Any]:
+def run_hf(args: argparse.Namespace, records: List[QARecord], batches) -> Dict[str, Dict[str, Any]]:
+    """Train the HF model as run_qa.py does (with `--select-every`, keep the weights of the best dev MRR), then
+    score it with each of `--decode-lengths` on the test set and the dev split."""
     tokenizer, model = load_hf_model(args)
     encoding = hf_features(tokenizer, records, args)
     starts, ends = hf_train_targets(encoding, records)
     n_features = len(starts)
     total = n_steps(args, n_features)
     optimizer, scheduler = hf_optimizer(args, model, total)
+    dev = dev_batch(args)
+    best: Tuple[float, int, Dict[str, torch.Tensor]] = (-1.0, 0, {})
     start_time = time.perf_counter()
     model.train()
     running_loss = 0.0
@@ -287,8 +330,30 @@ def run_hf(args: argparse.Namespace, records: List[QARecord], batches) -> Dict[s
         if step % 20 == 0:
             print(f"hf step {step}: loss {running_loss:.2f}", flush=True)
             running_loss = 0.0
+        if args.select_every and (step % args.select_every == 0 or step == total):
+            model.eval()
+            mrr = dev_mrr(dev, make_hf_predict(model, tokenizer, args, args.max_answer_length))
+            model.train()
+            print(f"hf step {step}: dev MRR {mrr * 100:.2f}", flush=True)
+            if mrr > best[0]:
+                best = (mrr, step, {name: tensor.clone() for name, tensor in model.state_dict().items()})
     train_seconds = time.perf_counter() - start_time
+    if best[2]:
+        print(f"hf: keeping step {best[1]} (dev MRR {best[0] * 100:.2f})", flush=True)
+        model.load_state_dict(best[2])
     model.eval()
+    systems: Dict[str, Dict[str, Any]] = {}
+    for length in decode_lengths(args):
+        predict = make_hf_predict(model, tokenizer, args, length)
+        results = score_test_set(batches, predict, list_threshold=args.list_threshold)
+        results["train_seconds"] = train_seconds
+        results["dev_mrr"] = dev_mrr(dev, predict)
+        systems[decoding_key("hf", args, length)] = results
+    return systems
+
+
+def make_hf_predict(model: Any, tokenizer: Any, args: argparse.Namespace, max_answer_length: int) -> Predict:
+    """The HF model's candidates for each record, with answers of at most `max_answer_length` wordpieces."""
 
     def predict(test_records: List[QARecord]) -> Candidates:
         features = hf_features(tokenizer, test_records, args)
@@ -305,14 +370,12 @@ def run_hf(args: argparse.Namespace, records: List[QARecord], batches) -> Dict[s
                 output = model(**inputs)
                 start_logits.extend(output.start_logits.numpy())
                 end_logits.extend(output.end_logits.numpy())
-        return squad_postprocess(test_records, features, start_logits, end_logits, args)
+        return squad_postprocess(test_records, features, start_logits, end_logits, args, max_answer_length)
 
-    results = score_test_set(batches, predict, list_threshold=args.list_threshold)
-    results["train_seconds"] = train_seconds
-    return results
+    return predict
 
 
-def squad_postprocess(records, features, start_logits, end_logits, args) -> Candidates:
+def squad_postprocess(records, features, start_logits, end_logits, args, max_answer_length: int) -> Candidates:
     """The standard SQuAD post-processing (run_qa.py's `postprocess_qa_predictions`, v1: no null answer)."""
     by_example: List[List[int]] = [[] for _ in records]
     for i, example_id in enumerate(features["overflow_to_sample_mapping"]):
@@ -328,7 +391,7 @@ def squad_postprocess(records, features, start_logits, end_logits, args) -> Cand
                 for e in top_ends:
                     if s >= len(offsets) or e >= len(offsets) or offsets[s] is None or offsets[e] is None:
                         continue
-                    if e < s or e - s + 1 > args.max_answer_length:
+                    if e < s or e - s + 1 > max_answer_length:
                         continue
                     text = record.context[offsets[s][0] : offsets[e][1]]
                     candidates.append((text, float(start_logits[i][s] + end_logits[i][e])))
@@ -354,7 +417,7 @@ def main() -> None:
         if system == "biobert_qa":
             results.update(run_biobert_qa(args, records, batches))
         else:
-            results[system] = run_hf(args, records, batches)
+            results.update(run_hf(args, records, batches))
     header = f"{'system':<20} {'strict':>7} {'lenient':>8} {'MRR':>7} {'list F1':>8} {'q/s':>7} {'train s':>8}"
     print(header)
     for system in [key for key, value in results.items() if isinstance(value, dict) and "scores" in value]:
