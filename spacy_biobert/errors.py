@@ -105,6 +105,8 @@ class Errors(metaclass=_ErrorsWithCodes):
             "`--precision int8` of annotate, evaluate and serve).")
     E042 = ("Unknown optimizer step '{step}'. Choose one of: {choices} (`torch` updates the encoders with torch's "
             "fused AdamW kernel, `thinc` with thinc's optimizer; both compute the same Adam update).")
+    E043 = ("sentence_windows needs 1 <= stride <= window, got window {window} and stride {stride}: a stride above "
+            "the window skips tokens, and one below 1 never advances. The configs use window 128, stride 96.")
     E023 = "Unknown task '{task}'. Choose one of: {choices}."
     E024 = ("MultiCorpus `repeats` names {name!r}, which is not one of its corpora ({choices}), or gives it "
             "{value!r}: give each corpus name a whole number of copies of at least 1.")

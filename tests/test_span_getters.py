@@ -67,3 +67,10 @@ def test_registered_and_used_by_the_transformer(tiny_bert: Path, tmp_path: Path)
     reference = blank_with_transformer(tiny_bert)
     reference.initialize()
     assert len(reference(text)._.trf_data.wordpieces.input_ids) == 1  # strided: one 128-token window
+
+
+@pytest.mark.parametrize("window,stride", [(128, 0), (128, 129), (0, 0), (4, -1)])
+def test_sentence_windows_refuses_a_stride_that_skips_or_stalls(window: int, stride: int):
+    configure = registry.span_getters.get("spacy_biobert.sentence_windows.v1")
+    with pytest.raises(ValueError, match="E043"):
+        configure(window=window, stride=stride)

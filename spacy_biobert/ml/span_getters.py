@@ -13,10 +13,14 @@ from typing import Callable, List
 from spacy.tokens import Doc, Span
 from spacy_transformers.util import registry
 
+from ..errors import Errors, PipelineError
+
 
 @registry.span_getters("spacy_biobert.sentence_windows.v1")
 def configure_sentence_windows(window: int, stride: int) -> Callable[[List[Doc]], List[List[Span]]]:
     """Windows of whole sentences, at most `window` tokens; sentences longer than that in strided windows."""
+    if not 1 <= stride <= window:
+        raise PipelineError(Errors.E043.format(window=window, stride=stride))
 
     def get_sentence_windows(docs: List[Doc]) -> List[List[Span]]:
         return [sentence_windows(doc, window, stride) for doc in docs]
