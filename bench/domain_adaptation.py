@@ -12,6 +12,7 @@ test entity P/R/F1 (conlleval's). Every run is CPU-heavy: start them one at a ti
 """
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -96,6 +97,11 @@ def ner_stage(args: argparse.Namespace) -> None:
             rows.append((corpus, label, *(f"{100 * scores[key]:.2f}" for key in ("ents_p", "ents_r", "ents_f")),
                          f"{result['train_minutes']:.1f}"))
     print(markdown_table(("corpus", "base", "test P", "test R", "test F1", "train min"), rows))
+
+
+def seeds_cell(values: List[float]) -> str:
+    """A table cell of per-seed scores: their mean, then each seed's; "—" when there are none."""
+    return f"{statistics.mean(values):.2f} ({', '.join(f'{value:.2f}' for value in values)})" if values else "—"
 
 
 def markdown_table(header: tuple, rows: List[tuple]) -> str:

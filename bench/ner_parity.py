@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from domain_adaptation import markdown_table, run
+from domain_adaptation import markdown_table, run, seeds_cell
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "ner"
@@ -60,10 +60,7 @@ def report_stage(args: argparse.Namespace) -> None:
     rows = []
     ahead = True
     for (corpus, epochs), by_system in sorted(scores.items()):
-        cells = []
-        for system in SYSTEMS:
-            values = by_system.get(system, [])
-            cells.append(f"{statistics.mean(values):.2f} ({', '.join(f'{v:.2f}' for v in values)})" if values else "—")
+        cells = [seeds_cell(by_system.get(system, [])) for system in SYSTEMS]
         if all(by_system.get(system) for system in SYSTEMS):
             delta = statistics.mean(by_system["biobert_ner"]) - statistics.mean(by_system["hf"])
             ahead = ahead and delta >= 0

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from domain_adaptation import dispatch, markdown_table, run
+from domain_adaptation import dispatch, markdown_table, run, seeds_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -118,9 +118,7 @@ def report_stage(args: argparse.Namespace) -> None:
         loss = heldout_loss(step, folder, args.pretrained)
         cells = []
         for corpus in corpora:
-            scores = results[corpus].get(step, [])
-            seeds = ", ".join(f"{f1:.2f}" for f1 in scores)
-            cells.append(f"{statistics.mean(scores):.2f} ({seeds})" if scores else "—")
+            cells.append(seeds_cell(results[corpus].get(step, [])))
         rows.append((step, f"{loss:.3f}" if loss is not None else "—", *cells))
     print(markdown_table(header, rows))
     for corpus in corpora:
