@@ -45,6 +45,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--spacy-ner-steps", type=int, default=0, help="steps for spacy_ner (0: as many as the others)")
     parser.add_argument("--init-w", choices=("default", "zero", "glorot_uniform"), default="default",
                         help="biobert_ner output-layer initializer (TokenClassifier.v1 init_W; default: glorot_uniform)")
+    parser.add_argument("--adam-eps", choices=("thinc", "torch"), default=None,
+                        help="spaCy systems: the training setup's adam_eps (default: the config's)")
+    parser.add_argument("--grad-clip-scope", choices=("tensor", "global"), default=None,
+                        help="spaCy systems: the training setup's grad_clip_scope (default: the config's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, required=True, help="folder for models, logs and results")
     parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
@@ -111,6 +115,10 @@ def run_spacy(args: argparse.Namespace, system: str) -> Dict[str, Any]:
         "components.transformer.model.get_spans.window": args.max_length,
         "components.transformer.model.get_spans.stride": args.max_length * 3 // 4,
     }
+    if args.adam_eps is not None:
+        overrides["initialize.after_init.adam_eps"] = args.adam_eps
+    if args.grad_clip_scope is not None:
+        overrides["initialize.after_init.grad_clip_scope"] = args.grad_clip_scope
     if system == "biobert_ner" and args.init_w != "default":
         overrides["components.biobert_ner.model.init_W"] = {"@initializers": f"{args.init_w}_init.v1"}
     start = time.perf_counter()
@@ -167,6 +175,30 @@ def builtin_ner_config(config: Any) -> Any:
     return config
 
 
+def encode_words(tokenizer: Any, words: List[List[str]], tag_ids: List[List[int]], max_length: int) -> Tuple[Any, List[List[int]]]:
+    """A batch of pre-split sentences as `run_ner.py` encodes it: each word's tag on its first wordpiece, -100 on the
+    other wordpieces and special tokens; also each row's first-wordpiece positions."""
+    import torch
+
+    enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length, padding=True,
+                    return_tensors="pt")
+    label_rows, first_pieces = [], []
+    for row, row_tags in enumerate(tag_ids):
+        seen = set()
+        row_labels, firsts = [], []
+        for position, word_id in enumerate(enc.word_ids(row)):
+            if word_id is None or word_id in seen:
+                row_labels.append(-100)
+            else:
+                seen.add(word_id)
+                row_labels.append(row_tags[word_id])
+                firsts.append(position)
+        label_rows.append(row_labels)
+        first_pieces.append(firsts)
+    enc["labels"] = torch.tensor(label_rows)
+    return enc, first_pieces
+
+
 def run_hf(args: argparse.Namespace) -> Dict[str, Any]:
     """BioBERT's recipe with plain transformers: first-wordpiece labels, AdamW, linear schedule, argmax."""
     import torch
@@ -197,24 +229,8 @@ def run_hf(args: argparse.Namespace) -> Dict[str, Any]:
         return out
 
     def encode(batch: List[Tuple[int, List[str], List[str]]]) -> Tuple[Dict[str, Any], List[List[int]]]:
-        enc = tokenizer([words for _, words, _ in batch], is_split_into_words=True, truncation=True,
-                        max_length=args.max_length, padding=True, return_tensors="pt")
-        label_rows, first_pieces = [], []
-        for row, (_, _, word_tags) in enumerate(batch):
-            word_ids = enc.word_ids(row)
-            seen = set()
-            row_labels, firsts = [], []
-            for position, word_id in enumerate(word_ids):
-                if word_id is None or word_id in seen:
-                    row_labels.append(-100)
-                else:
-                    seen.add(word_id)
-                    row_labels.append(tag_ids.get(word_tags[word_id], 0))
-                    firsts.append(position)
-            label_rows.append(row_labels)
-            first_pieces.append(firsts)
-        enc["labels"] = torch.tensor(label_rows)
-        return enc, first_pieces
+        return encode_words(tokenizer, [words for _, words, _ in batch],
+                            [[tag_ids.get(tag, 0) for tag in word_tags] for _, _, word_tags in batch], args.max_length)
 
     train_pieces = pieces(train_sents)
     n_steps = args.epochs * math.ceil(len(train_pieces) / args.batch_size)

@@ -32,6 +32,7 @@ from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linea
 from spacy_biobert.base_model import resolve_base_model
 from spacy_biobert.evaluation.qa import TestBatch, load_test_set, score_test_batches, score_test_set
 from spacy_biobert.readers.qa import BioASQCorpus, QARecord, record_to_example
+from spacy_biobert.training import use_optimizer_step
 
 Candidates = List[List[Tuple[str, float]]]
 Predict = Callable[[List[QARecord]], Candidates]
@@ -75,6 +76,11 @@ def build_parser(description: str = __doc__) -> argparse.ArgumentParser:
         "--answer-scores", default="n_best,window",
         help="biobert_qa: comma-separated decodings to score the same trained model with (results key biobert_qa[NAME]; "
         "each also on the held-out 4B/5B dev split)",
+    )
+    parser.add_argument(
+        "--encoder-update", choices=("thinc", "hf"), default="thinc",
+        help="biobert_qa's encoder: thinc's Adam step (per-tensor clipping, eps before the bias correction) or the "
+        "training setup's torch step with adam_eps = torch and grad_clip_scope = global (Hugging Face's update)",
     )
     parser.add_argument("--limit", type=int, default=0, help="train on the first N examples only (0: all); for smoke runs")
     parser.add_argument("--systems", default="biobert_qa,hf", help="comma-separated: biobert_qa, hf")
@@ -197,9 +203,12 @@ def train_biobert_qa(args: argparse.Namespace, records: List[QARecord]) -> spacy
     total = n_steps(args, len(examples))
     schedule = warmup_linear(initial_rate=args.lr, warmup_steps=int(args.warmup * total), total_steps=total)
     optimizer = Adam(
-        learn_rate=schedule, L2=args.weight_decay, L2_is_weight_decay=True, grad_clip=1.0, beta1=0.9, beta2=0.999, eps=1e-8
+        learn_rate=schedule, L2=args.weight_decay, L2_is_weight_decay=True, grad_clip=1.0, beta1=0.9, beta2=0.999,
+        eps=1e-8, use_averages=False,
     )
     nlp.initialize(lambda: examples, sgd=optimizer)
+    if args.encoder_update == "hf":
+        use_optimizer_step(nlp, "torch", adam_eps="torch", grad_clip_scope="global")
     dev = dev_batch(args) if args.select_every else None
     best: Tuple[float, int, bytes] = (-1.0, 0, b"")
     losses: Dict[str, float] = {}

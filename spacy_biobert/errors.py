@@ -26,6 +26,11 @@ class Warnings(metaclass=_ErrorsWithCodes):
             "model was trained on cased text (BioBERT was).")
     W003 = ("bf16 is not native on {device}: it is emulated and slower than fp32 there. Use `--precision auto` "
             "(fp32 on such hardware) or `--precision int8` (CPU).")
+    W004 = ("The optimizer uses {settings}, which the encoders' torch step does not reproduce, so thinc's step "
+            "updates them and adam_eps = \"{adam_eps}\", grad_clip_scope = \"{scope}\" do not apply. Set "
+            "`use_averages = false` in [training.optimizer] (the configs do) to use them.")
+    W005 = ("adam_eps = \"{adam_eps}\" and grad_clip_scope = \"{scope}\" apply to optimizer_step = \"torch\" only: "
+            "with thinc's step the encoders get thinc's eps placement and per-tensor clipping.")
     W401 = "`--resume` given but {path} holds no checkpoint: training starts from the base model."
     W402 = ("{path} already holds a checkpoint at step {step}; starting afresh and overwriting it. "
             "Pass `--resume` to continue it instead.")
@@ -107,6 +112,10 @@ class Errors(metaclass=_ErrorsWithCodes):
             "fused AdamW kernel, `thinc` with thinc's optimizer; both compute the same Adam update).")
     E043 = ("sentence_windows needs 1 <= stride <= window, got window {window} and stride {stride}: a stride above "
             "the window skips tokens, and one below 1 never advances. The configs use window 128, stride 96.")
+    E044 = ("Unknown adam_eps '{adam_eps}'. Choose one of: {choices} (`torch` adds eps after Adam's bias correction, "
+            "as torch and Hugging Face do; `thinc` before it).")
+    E045 = ("Unknown grad_clip_scope '{scope}'. Choose one of: {choices} (`global` clips the norm of all of an "
+            "encoder's gradients, as torch.nn.utils.clip_grad_norm_; `tensor` each tensor's, as thinc).")
     E023 = "Unknown task '{task}'. Choose one of: {choices}."
     E024 = ("MultiCorpus `repeats` names {name!r}, which is not one of its corpora ({choices}), or gives it "
             "{value!r}: give each corpus name a whole number of copies of at least 1.")

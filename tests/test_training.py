@@ -34,11 +34,19 @@ def initialized(tiny_bert: Path) -> Language:
     return nlp
 
 
-def stepped(step_name: str, optimizer: Optimizer, grads: List[List[torch.Tensor]]) -> List[torch.Tensor]:
+def stepped(
+    step_name: str,
+    optimizer: Optimizer,
+    grads: List[List[torch.Tensor]],
+    adam_eps: str = "thinc",
+    grad_clip_scope: str = "tensor",
+) -> List[torch.Tensor]:
     """A small torch model's parameters after one step per gradient set, by thinc's or the torch step."""
     torch.manual_seed(0)
     shim = PyTorchWrapper(torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Linear(16, 3))).shims[0]
     step = TorchAdamStep(shim) if step_name == "torch" else shim.finish_update
+    if step_name == "torch":
+        step.adam_eps, step.grad_clip_scope = adam_eps, grad_clip_scope
     for step_grads in grads:
         for parameter, grad in zip(shim._model.parameters(), step_grads):
             parameter.grad = grad.clone()
@@ -62,6 +70,35 @@ def test_torch_step_computes_thincs_adam_update(weight_decay: bool):
     expected = stepped("thinc", optimizer(), grads)
     for got, want in zip(stepped("torch", optimizer(), grads), expected):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)  # float32 rounding of a 1e-2 step
+
+
+@pytest.mark.parametrize("clip", [0.0, 0.5])
+def test_torch_eps_and_global_clipping_give_hugging_faces_update(clip: float):
+    """`adam_eps = "torch"` with `grad_clip_scope = "global"`: Hugging Face's fine-tuning update
+    (`clip_grad_norm_` over all the gradients, then torch's AdamW, eps added after the bias correction). thinc's
+    update differs where sqrt(v) is small against eps / sqrt(1 - b2^t), or where one tensor's norm is clipped."""
+    torch.manual_seed(1)
+    shapes = [(16, 8), (16,), (3, 16), (3,)]
+    grads = [[torch.randn(shape) * scale for shape in shapes] for scale in (1e-5, 1e-5, 0.3, 1e-5, 2e-5, 0.1)]
+
+    def optimizer() -> Optimizer:
+        return Adam(learn_rate=1e-2, L2=0.01, L2_is_weight_decay=True, grad_clip=clip, use_averages=False, eps=1e-6)
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Linear(16, 3))
+    adamw = torch.optim.AdamW(model.parameters(), lr=1e-2 * (1 - 1e-4), weight_decay=0.01 / (1 - 1e-4), eps=1e-6)
+    for step_grads in grads:
+        for parameter, grad in zip(model.parameters(), step_grads):
+            parameter.grad = grad.clone()
+        if clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        adamw.step()
+    expected = [parameter.detach() for parameter in model.parameters()]
+    got = stepped("torch", optimizer(), grads, adam_eps="torch", grad_clip_scope="global" if clip else "tensor")
+    for weight, want in zip(got, expected):
+        torch.testing.assert_close(weight, want, rtol=1e-4, atol=1e-6)
+    thincs = stepped("thinc", optimizer(), grads)
+    assert any(not torch.allclose(weight, want, atol=1e-4) for weight, want in zip(thincs, expected))
 
 
 def test_each_update_steps_the_shared_encoder_with_its_own_gradients(tiny_bert: Path):
@@ -105,6 +142,18 @@ def test_torch_step_leaves_averaged_optimizers_to_thinc(tiny_bert: Path):
     assert any(key[0] == encoder(nlp).id for key in optimizer.averages)
 
 
+def test_hugging_face_settings_warn_when_thinc_steps(tiny_bert: Path):
+    """adam_eps / grad_clip_scope cannot apply where thinc's step takes over (here `use_averages`): W004, once."""
+    nlp = initialized(tiny_bert)
+    use_optimizer_step(nlp, "torch", adam_eps="torch", grad_clip_scope="global")
+    optimizer = Adam(learn_rate=1e-3, use_averages=True)
+    examples = examples_for(nlp, TRAIN_DATA, "biobert_ner")
+    with pytest.warns(UserWarning, match="W004.*use_averages") as record:
+        for _ in range(2):
+            nlp.update(examples, sgd=optimizer, losses={})
+    assert sum("W004" in str(warning.message) for warning in record) == 1
+
+
 def test_torch_step_trains_and_saves(tiny_bert: Path, tmp_path: Path):
     nlp = initialized(tiny_bert)
     examples = examples_for(nlp, TRAIN_DATA, "biobert_ner")
@@ -126,7 +175,17 @@ def test_training_setup_callback(tiny_bert: Path):
     assert callback()(nlp) is nlp  # defaults: fp32, torch step
     assert hasattr(encoder(nlp), OPTIMIZER_STEP_ATTR)
     assert use_optimizer_step(nlp, "torch") == 1  # applying it twice wraps nothing twice
+    assert getattr(encoder(nlp), OPTIMIZER_STEP_ATTR).adam_eps == "thinc"
+    callback(adam_eps="torch", grad_clip_scope="global")(nlp)
+    step = getattr(encoder(nlp), OPTIMIZER_STEP_ATTR)
+    assert (step.adam_eps, step.grad_clip_scope) == ("torch", "global")
     with pytest.raises(PipelineError, match="E042"):
         callback(optimizer_step="sgd")
+    with pytest.raises(PipelineError, match="E044"):
+        callback(adam_eps="keras")
+    with pytest.raises(PipelineError, match="E045"):
+        callback(grad_clip_scope="layer")
+    with pytest.warns(UserWarning, match="W005"):
+        callback(optimizer_step="thinc", adam_eps="torch", grad_clip_scope="global")(initialized(tiny_bert))
     with pytest.raises(PipelineError, match="E041"):
         callback(precision="int8")
