@@ -24,8 +24,9 @@ at norm 1 and the later updates stay larger: on the same batches, thinc's clippi
 slower fall in loss and its 1-epoch F1 gap to the HF loop (bench/RESULTS.md, issue 14). `"global"` clips the
 encoder's gradients by their global norm (`torch.nn.utils.clip_grad_norm_`; the heads keep thinc's optimizer).
 `adam_eps`: thinc adds eps to `sqrt(v)` before the bias correction, which after it is `eps / sqrt(1 - b2^t)`
-(32x eps at the first update); `"torch"` adds it after, as torch's AdamW. The configs set both to Hugging Face's
-update; the callback's defaults, `"tensor"` and `"thinc"`, are thinc's.
+(32x eps at the first update); `"torch"` adds it after, as torch's AdamW. The NER and RE configs set both to Hugging
+Face's update; the callback's defaults, `"tensor"` and `"thinc"`, are thinc's, which configs/qa.cfg keeps (QA scored
+lower with HF's update).
 """
 import math
 import warnings
