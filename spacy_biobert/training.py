@@ -30,7 +30,7 @@ lower with HF's update).
 """
 import math
 import warnings
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import torch
 from spacy.language import Language
@@ -139,8 +139,9 @@ class TorchAdamStep:
         shim.begin_update = begin_update_then_step  # type: ignore[method-assign]
 
     def __call__(self, optimizer: Optimizer) -> None:
-        if not self._reproduces(optimizer):
-            self._warn_fallback(optimizer)
+        unreproduced = self._unreproduced(optimizer)
+        if unreproduced:
+            self._warn_fallback(unreproduced)
             self.thinc_step(optimizer)
         elif any(parameter.grad is not None for parameter in self.shim._model.parameters()):
             self.waiting = None
@@ -180,12 +181,17 @@ class TorchAdamStep:
         self.adam.step()
         self.adam.zero_grad(set_to_none=True)
 
-    def _warn_fallback(self, optimizer: Optimizer) -> None:
+    def _warn_fallback(self, unreproduced: List[str]) -> None:
         """Warn once where thinc's step replaces settings that thinc's step cannot give (W004)."""
         if self.warned or (self.adam_eps, self.grad_clip_scope) == ("thinc", "tensor"):
             return
         self.warned = True
-        settings = [
+        warnings.warn(Warnings.W004.format(
+            settings=", ".join(unreproduced), adam_eps=self.adam_eps, scope=self.grad_clip_scope))
+
+    def _unreproduced(self, optimizer: Optimizer) -> List[str]:
+        """The settings of `optimizer` this step does not compute as thinc's would on this shim (none: it does)."""
+        return [
             name
             for name, used in (
                 ("use_averages", optimizer.averages is not None),
@@ -195,15 +201,3 @@ class TorchAdamStep:
             )
             if used
         ]
-        warnings.warn(Warnings.W004.format(
-            settings=", ".join(settings), adam_eps=self.adam_eps, scope=self.grad_clip_scope))
-
-    def _reproduces(self, optimizer: Optimizer) -> bool:
-        """Whether this step computes what thinc's would for `optimizer` on this shim."""
-        return (
-            optimizer.averages is None
-            and not optimizer.use_radam
-            and optimizer.b1 > 0.0
-            and optimizer.b2 > 0.0
-            and not self.shim._grad_scaler._enabled
-        )
