@@ -18,7 +18,7 @@ import json
 import math
 import random
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from spacy.schemas import ConfigSchemaTraining
@@ -31,7 +31,7 @@ from ner_vs_hf import encode_words
 REPO = Path(__file__).resolve().parent.parent
 
 
-def parse_args(argv: Sequence[str] = None) -> argparse.Namespace:
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", type=Path, required=True, help="typed IOB TSV training file")
     parser.add_argument("--dev", type=Path, required=True, help="typed IOB TSV dev file (the config needs one)")
@@ -119,7 +119,7 @@ def clip_each(parameters: List[torch.nn.Parameter], clip: float) -> None:
             torch.nn.utils.clip_grad_norm_([parameter], clip)
 
 
-def main(argv: Sequence[str] = None) -> None:
+def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     fix_random_seed(args.seed)
     nlp, optimizer, examples = spacy_side(args)
