@@ -351,9 +351,13 @@ def test_config_trains_with_spacy_train(tiny_bert: Path, tmp_path: Path):
     }
     spacy_train(config, tmp_path / "out", overrides=overrides)
     nlp = spacy.load(tmp_path / "out" / "model-last")
-    assert nlp.pipe_names == ["transformer", "biobert_ner"]
+    assert nlp.pipe_names == ["transformer", "biobert_ner", "doc_cleaner"]
     assert nlp.get_pipe("biobert_ner").labels == ("Chemical", "Disease")
     assert "ents_f" in nlp.evaluate(examples_for(nlp, TRAIN_DATA, "biobert_ner"))
+    words = TRAIN_DATA[0][0]
+    assert nlp(Doc(nlp.vocab, words=words))._.trf_data is None
+    kept = spacy.load(tmp_path / "out" / "model-last", exclude=["doc_cleaner"])
+    assert kept(Doc(kept.vocab, words=words))._.trf_data is not None
 
 
 @pytest.mark.parametrize("init_W,nonzero", [(None, True), ({"@initializers": "zero_init.v1"}, False)])

@@ -103,7 +103,7 @@ def test_workflow_all_on_tiny_config(tmp_path: Path) -> None:
         loaded = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
         assert loaded.returncode == 0, loaded.stderr[-4000:]
         summary = json.loads(loaded.stdout.strip().splitlines()[-1])
-        assert summary["pipes"][-1] == "biobert_qa" and summary["relations"] and summary["answers"] >= 1
+        assert summary["pipes"][-2:] == ["biobert_qa", "doc_cleaner"] and summary["relations"] and summary["answers"] >= 1
         assert summary["kb"] is False
         # With a knowledge base, en_biobert's linker links what the NER finds.
         kb_source = tmp_path / "kb.tsv"
