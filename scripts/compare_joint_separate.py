@@ -35,11 +35,13 @@ def scores(ner_model: Path, rel_model: Path, assets: Path, gad_fold: int) -> Dic
 
 
 def separate_pipeline(ner_model: Path, rel_model: Path) -> Language:
-    """The NER pipeline plus the separately trained `biobert_rel`, which takes its transformer along."""
+    """The NER pipeline plus the separately trained `biobert_rel`, which takes its transformer along (placed
+    before the NER pipeline's `doc_cleaner`, where the joint pipeline has it)."""
     nlp = spacy.load(ner_model)
     rel_nlp = spacy.load(rel_model, vocab=nlp.vocab)
     rel_nlp.replace_listeners("transformer", "biobert_rel", ["model.tok2vec"])
-    nlp.add_pipe("biobert_rel", source=rel_nlp)
+    before = "doc_cleaner" if "doc_cleaner" in nlp.pipe_names else None
+    nlp.add_pipe("biobert_rel", source=rel_nlp, before=before)
     return nlp
 
 
