@@ -4,13 +4,14 @@ Scores both set-ups with the same evaluation code the workflow uses, and times N
 the NCBI-disease test sentences: the joint pipeline runs one transformer pass; the separate set-up is one
 pipeline too, the NER components on their transformer and `biobert_rel` with its own copy of the other
 (spaCy's `replace_listeners`), so it runs two. Writes a markdown section that `scripts/report.py` includes
-in metrics/report.md.
+in metrics/report.md, and the scores as JSON beside it (its single-task column).
 """
 import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
 import spacy
+import srsly
 import typer
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -83,6 +84,8 @@ def main(
     ]
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("\n".join(lines) + "\n", encoding="utf8")
+    summary = {"joint": joint_scores, "separate": separate_scores, "words_per_s": {"joint": joint_speed, "separate": separate_speed}}
+    srsly.write_json(output.with_suffix(".json"), summary)
     print("\n".join(lines))
 
 

@@ -1,5 +1,5 @@
-"""Write metrics/report.md: every task's score beside the general base's and beside the published figures of
-BioBERT v1.1 and of scispaCy's CPU models.
+"""Write metrics/report.md: every task's score beside the general base's, the single-task models' (after
+`spacy project run compare`) and the published figures of BioBERT v1.1 and of scispaCy's CPU models.
 
 Reads the JSON files `spacy-biobert evaluate --output` wrote under METRICS/<variant>/, the pretraining
 summary and the joint-vs-separate comparison when present, and plots the training curves of every
@@ -26,6 +26,8 @@ ROWS: List[Tuple[str, str, str, str, Tuple[str, str], float, float]] = [
     ("QA", "BioASQ 6b", "lenient acc.", "qa_bioasq", ("scores", "qa_lenient_acc"), NONE, NONE),
 ]
 VARIANTS = (("biomedical", "ours: pretrained base"), ("general", "ours: general base"))
+# The rows `spacy project run compare` scores with single-task models (metrics/joint_vs_separate.json's keys).
+SINGLE_TASK = {"NCBI-disease": "NCBI-disease", "BC5CDR (both types)": "BC5CDR", "BC2GM": "BC2GM", "GAD (fold 1)": "GAD"}
 
 
 def read_score(metrics: Path, variant: str, stem: str, where: Tuple[str, str]) -> Optional[float]:
@@ -40,6 +42,12 @@ def read_score(metrics: Path, variant: str, stem: str, where: Tuple[str, str]) -
     else:
         value = next((row["f"] for row in results.get("rows", []) if row.get("type") == key), None)
     return None if value is None else 100 * float(value)
+
+
+def single_task_scores(metrics: Path) -> Optional[Dict[str, float]]:
+    """The single-task models' scores of `spacy project run compare`, or None when it has not run."""
+    path = metrics / "joint_vs_separate.json"
+    return srsly.read_json(path)["separate"] if path.exists() else None
 
 
 def cell(value: Optional[float]) -> str:
@@ -79,6 +87,8 @@ def main(
     base_model: str = typer.Option(..., help="The base model the workflow started from, for the report's header."),
     budget: str = typer.Option(..., help="The compute budget in words (steps, machine), for the report's header."),
 ) -> None:
+    single = single_task_scores(metrics)
+    extra = [] if single is None else ["ours: single-task (`compare`)"]
     lines = [
         "# en_biobert: evaluation report",
         "",
@@ -88,12 +98,14 @@ def main(
         "pretrained 1M steps on PubMed) and the compute budget differ; the comparison that matters here is the "
         "pretrained base against the general base, trained and evaluated identically.",
         "",
-        "| task | corpus | metric | " + " | ".join(label for _, label in VARIANTS)
+        "| task | corpus | metric | " + " | ".join([label for _, label in VARIANTS] + extra)
         + " | BioBERT (paper) | scispaCy (published) |",
-        "| --- | --- | --- | " + " | ".join("---:" for _ in VARIANTS) + " | ---: | ---: |",
+        "| --- | --- | --- | " + " | ".join("---:" for _ in list(VARIANTS) + extra) + " | ---: | ---: |",
     ]
     for task, corpus, metric, stem, where, paper, scispacy in ROWS:
         values = [cell(read_score(metrics, variant, stem, where)) for variant, _ in VARIANTS]
+        if single is not None:
+            values.append(cell(single.get(SINGLE_TASK.get(corpus, ""), NONE)))
         lines.append(f"| {task} | {corpus} | {metric} | " + " | ".join(values) + f" | {cell(paper)} | {cell(scispacy)} |")
     pretrain = metrics / "pretrain.json"
     if pretrain.exists():

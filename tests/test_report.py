@@ -1,0 +1,41 @@
+"""scripts/report.py: the report's table, with and without `spacy project run compare`'s single-task scores."""
+import subprocess
+import sys
+from pathlib import Path
+
+import srsly
+
+REPORT = Path(__file__).resolve().parent.parent / "scripts" / "report.py"
+
+
+def write_metrics(metrics: Path) -> None:
+    """Evaluation results of the pretrained base only, as `spacy-biobert evaluate --output` writes them."""
+    (metrics / "biomedical").mkdir(parents=True)
+    srsly.write_json(metrics / "biomedical" / "ner_ncbi.json", {"scores": {"ents_f": 0.6}})
+    srsly.write_json(metrics / "biomedical" / "rel_gad.json", {"scores": {"rel_f": 0.75}})
+
+
+def run_report(tmp_path: Path) -> str:
+    metrics = tmp_path / "metrics"
+    command = [sys.executable, str(REPORT), "--metrics", str(metrics), "--training", str(tmp_path / "training")]
+    subprocess.run(command + ["--base-model", "tiny", "--budget", "a few steps"], check=True, capture_output=True)
+    return (metrics / "report.md").read_text(encoding="utf8")
+
+
+def test_report_without_compare(tmp_path: Path) -> None:
+    write_metrics(tmp_path / "metrics")
+    report = run_report(tmp_path)
+    assert "| NER | NCBI-disease | entity F1 | 60.00 | not run | 89.71 | — |" in report
+    assert "single-task" not in report
+
+
+def test_report_single_task_column(tmp_path: Path) -> None:
+    metrics = tmp_path / "metrics"
+    write_metrics(metrics)
+    separate = {"NCBI-disease": 68.5, "BC5CDR": 71.25, "BC2GM": 55.0, "GAD": 77.0}
+    srsly.write_json(metrics / "joint_vs_separate.json", {"joint": separate, "separate": separate, "words_per_s": {}})
+    report = run_report(tmp_path)
+    assert "| ours: single-task (`compare`) |" in report
+    assert "| NER | NCBI-disease | entity F1 | 60.00 | not run | 68.50 | 89.71 | — |" in report
+    assert "| RE | GAD (fold 1) | F1 | 75.00 | not run | 77.00 | 81.61 | — |" in report
+    assert "| NER | BC5CDR-chem | entity F1 | not run | not run | — | 93.47 | — |" in report
