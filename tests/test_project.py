@@ -123,6 +123,13 @@ def test_workflow_all_on_tiny_config(tmp_path: Path) -> None:
         assert linked.returncode == 0 and linked.stdout.split()[-2:] == ["True", "D001943"], linked.stderr[-3000:]
         rerun = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
         assert rerun.returncode == 0 and "Running command" not in rerun.stdout, rerun.stdout[-3000:]
+        # `compare` trains the single-task models and rewrites the report with their column and its table,
+        # although `report`'s own inputs are unchanged since `all`.
+        compare = [sys.executable, "-m", "spacy", "project", "run", "compare", str(project), *overrides]
+        compared = subprocess.run(compare, cwd=project, env=env, capture_output=True, text=True)
+        assert compared.returncode == 0, compared.stdout[-3000:] + compared.stderr[-3000:]
+        report = (project / "metrics" / "report.md").read_text(encoding="utf8")
+        assert "ours: single-task (`compare`)" in report and "## Joint vs separate" in report
         # all_gpu's steps re-run the CPU steps with the GPU budget; `report` shows the forwarded variables.
         gpu_report = [sys.executable, "-m", "spacy", "project", "run", "report-gpu", str(project), *overrides]
         gpu_report += ["--vars.gpu_pretrain_steps", "7"]
@@ -130,11 +137,5 @@ def test_workflow_all_on_tiny_config(tmp_path: Path) -> None:
         assert nested.returncode == 0, nested.stdout[-3000:] + nested.stderr[-3000:]
         header = (project / "metrics" / "report.md").read_text(encoding="utf8")
         assert "pretraining 7 steps" in header and "gpu_id 0" in header and str(base) in header
-        # `compare` trains the single-task models and rewrites the report with their column and its table.
-        compare = [sys.executable, "-m", "spacy", "project", "run", "compare", str(project), *overrides]
-        compared = subprocess.run(compare, cwd=project, env=env, capture_output=True, text=True)
-        assert compared.returncode == 0, compared.stdout[-3000:] + compared.stderr[-3000:]
-        report = (project / "metrics" / "report.md").read_text(encoding="utf8")
-        assert "ours: single-task (`compare`)" in report and "## Joint vs separate" in report
     finally:
         subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", f"en_{PACKAGE_NAME}"], capture_output=True)
