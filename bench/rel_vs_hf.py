@@ -11,6 +11,7 @@ P/R/F1 of class 1 (re_eval.py); speeds are sentences per second on this machine.
 """
 import argparse
 import json
+import math
 import random
 import time
 from pathlib import Path
@@ -53,7 +54,7 @@ def run_biobert_rel(args: argparse.Namespace, fold: Path) -> Dict[str, float]:
         "p": row["rel_p"], "r": row["rel_r"], "f": row["rel_f"],
         "train_sents_per_s": args.steps * args.batch_size / row["train_s"],
         "infer_sents_per_s": row["test_rows"] / row["test_s"],
-        "train_s": row["train_s"], "test_rows": row["test_rows"],
+        "train_s": row["train_s"], "test_rows": row["test_rows"], "steps": args.steps,
     }
 
 
@@ -119,7 +120,7 @@ def run_hf(args: argparse.Namespace, fold: Path) -> Dict[str, float]:
         "p": prf.precision, "r": prf.recall, "f": prf.fscore,
         "train_sents_per_s": args.steps * args.batch_size / train_s,
         "infer_sents_per_s": len(test_rows) / test_s,
-        "train_s": round(train_s, 1), "test_rows": len(test_rows),
+        "train_s": round(train_s, 1), "test_rows": len(test_rows), "steps": args.steps,
     }
 
 
@@ -134,6 +135,8 @@ def main() -> None:
     parser.add_argument("--config", default=str(ROOT / "configs" / "rel.cfg"), help="biobert_rel training config")
     parser.add_argument("--systems", default="biobert_rel,hf", help="comma-separated: biobert_rel, hf")
     parser.add_argument("--steps", type=int, default=150, help="updates per fold (150 x 32 = one GAD epoch)")
+    parser.add_argument("--epochs", type=int, default=0,
+                        help="passes over each fold's training rows, instead of --steps (0: use --steps)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--warmup", type=float, default=0.1, help="share of the steps for linear warm-up")
@@ -145,6 +148,11 @@ def main() -> None:
     args = parser.parse_args()
 
     systems = [s.strip() for s in args.systems.split(",")]
+    if args.epochs:
+        from spacy_biobert.readers.rel import read_re_tsv
+
+        rows = sum(1 for _ in read_re_tsv(Path(args.data) / parse_folds(args.folds)[0] / "train.tsv"))
+        args.steps = args.epochs * math.ceil(min(rows, args.train_limit or rows) / args.batch_size)
     results: Dict[str, List[Dict[str, float]]] = {s: [] for s in systems}
     for name in parse_folds(args.folds):
         fold = Path(args.data) / name

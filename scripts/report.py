@@ -1,9 +1,11 @@
-"""Write metrics/report.md: every task's score beside the general base's, the single-task models' (after
-`spacy project run compare`) and the published figures of BioBERT v1.1 and of scispaCy's CPU models.
+"""Write metrics/report.md: every task's score beside the general base's, the single-task models' and a plain
+Hugging Face fine-tune's of the same base (both after `spacy project run compare`) and the published figures
+of BioBERT v1.1 and of scispaCy's CPU models.
 
 Reads the JSON files `spacy-biobert evaluate --output` wrote under METRICS/<variant>/, the pretraining
-summary and the joint-vs-separate comparison when present, and plots the training curves of every
-`spacy train` run (their `log.jsonl`) to METRICS/training_curves.png.
+summary, the joint-vs-separate comparison and the HF fine-tunes' results (METRICS/hf/, from bench/ner_vs_hf.py
+and bench/rel_vs_hf.py) when present, and plots the training curves of every `spacy train` run (their
+`log.jsonl`) to METRICS/training_curves.png.
 """
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -20,14 +22,15 @@ ROWS: List[Tuple[str, str, str, str, Tuple[str, str], float, float]] = [
     ("NER", "BC5CDR-disease", "entity F1", "ner_bc5cdr", ("type", "Disease"), 87.15, NONE),
     ("NER", "BC5CDR-chem", "entity F1", "ner_bc5cdr", ("type", "Chemical"), 93.47, NONE),
     ("NER", "BC2GM", "entity F1", "ner_bc2gm", ("scores", "ents_f"), 84.72, NONE),
-    ("RE", "GAD (fold 1)", "F1", "rel_gad", ("scores", "rel_f"), 81.61, NONE),
+    ("RE", "GAD", "F1", "rel_gad", ("scores", "rel_f"), 81.61, NONE),
     ("QA", "BioASQ 6b", "MRR", "qa_bioasq", ("scores", "qa_mrr"), 48.43, NONE),
     ("QA", "BioASQ 6b", "strict acc.", "qa_bioasq", ("scores", "qa_strict_acc"), NONE, NONE),
     ("QA", "BioASQ 6b", "lenient acc.", "qa_bioasq", ("scores", "qa_lenient_acc"), NONE, NONE),
 ]
 VARIANTS = (("biomedical", "ours: pretrained base"), ("general", "ours: general base"))
-# The rows `spacy project run compare` scores with single-task models (metrics/joint_vs_separate.json's keys).
-SINGLE_TASK = {"NCBI-disease": "NCBI-disease", "BC5CDR (both types)": "BC5CDR", "BC2GM": "BC2GM", "GAD (fold 1)": "GAD"}
+# The rows `spacy project run compare` scores with single-task models and HF fine-tunes: the corpus's key in
+# metrics/joint_vs_separate.json and its folder under metrics/hf/.
+SINGLE_TASK = {"NCBI-disease": "NCBI-disease", "BC5CDR (both types)": "BC5CDR", "BC2GM": "BC2GM", "GAD": "GAD"}
 
 
 def read_score(metrics: Path, variant: str, stem: str, where: Tuple[str, str]) -> Optional[float]:
@@ -48,6 +51,21 @@ def single_task_scores(metrics: Path) -> Optional[Dict[str, float]]:
     """The single-task models' scores of `spacy project run compare`, or None when it has not run."""
     path = metrics / "joint_vs_separate.json"
     return srsly.read_json(path)["separate"] if path.exists() else None
+
+
+def hf_scores(metrics: Path, gad_fold: str) -> Optional[Dict[str, Tuple[float, int]]]:
+    """Test F1 in percent and updates of `compare`'s plain HF fine-tunes by corpus key, or None when none ran."""
+    found: Dict[str, Tuple[float, int]] = {}
+    for key in SINGLE_TASK.values():
+        if key == "GAD":
+            path = metrics / "hf" / key / f"hf_fold{gad_fold}.json"
+        else:
+            path = metrics / "hf" / key / "hf.json"
+        if path.exists():
+            result: Dict[str, Any] = srsly.read_json(path)
+            f = result["test"]["f"] if "test" in result else result["f"]
+            found[key] = (100 * float(f), int(result["steps"]))
+    return found or None
 
 
 def cell(value: Optional[float]) -> str:
@@ -86,9 +104,11 @@ def main(
     training: Path = typer.Option(Path("training"), help="Folder with <variant>/<run>/log.jsonl from `spacy train`."),
     base_model: str = typer.Option(..., help="The base model the workflow started from, for the report's header."),
     budget: str = typer.Option(..., help="The compute budget in words (steps, machine), for the report's header."),
+    gad_fold: str = typer.Option("1", help="The GAD fold the workflow trained and evaluated on."),
 ) -> None:
     single = single_task_scores(metrics)
-    extra = [] if single is None else ["ours: single-task (`compare`)"]
+    hf = hf_scores(metrics, gad_fold)
+    extra = ([] if single is None else ["ours: single-task (`compare`)"]) + ([] if hf is None else ["plain HF fine-tune (`compare`)"])
     lines = [
         "# en_biobert: evaluation report",
         "",
@@ -104,9 +124,21 @@ def main(
     ]
     for task, corpus, metric, stem, where, paper, scispacy in ROWS:
         values = [cell(read_score(metrics, variant, stem, where)) for variant, _ in VARIANTS]
+        key = SINGLE_TASK.get(corpus, "")
         if single is not None:
-            values.append(cell(single.get(SINGLE_TASK.get(corpus, ""), NONE)))
-        lines.append(f"| {task} | {corpus} | {metric} | " + " | ".join(values) + f" | {cell(paper)} | {cell(scispacy)} |")
+            values.append(cell(single.get(key, NONE)))
+        if hf is not None:
+            values.append(cell(hf[key][0] if key in hf else (None if key else NONE)))
+        label = f"{corpus} (fold {gad_fold})" if corpus == "GAD" else corpus
+        lines.append(f"| {task} | {label} | {metric} | " + " | ".join(values) + f" | {cell(paper)} | {cell(scispacy)} |")
+    if hf is not None:
+        updates = ", ".join(f"{key} {steps}" for key, (_, steps) in hf.items())
+        lines += [
+            "",
+            "Plain HF fine-tune: one model a corpus from the same pretrained base, `AutoModelForTokenClassification` "
+            "(first-wordpiece labels, argmax decoding) for NER and `AutoModelForSequenceClassification` ([CLS]) for "
+            f"GAD, AdamW with linear warm-up and decay at the workflow's `ner_rel_lr`; updates of 32: {updates}.",
+        ]
     pretrain = metrics / "pretrain.json"
     if pretrain.exists():
         summary = srsly.read_json(pretrain)

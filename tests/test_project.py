@@ -75,7 +75,7 @@ def write_mirror(root: Path) -> None:
 def test_workflow_all_on_tiny_config(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("project.yml", "configs", "scripts"):
+    for name in ("project.yml", "configs", "scripts", "bench"):
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copyfile)(source, project / name)
     write_mirror(tmp_path / "mirror")
@@ -123,13 +123,15 @@ def test_workflow_all_on_tiny_config(tmp_path: Path) -> None:
         assert linked.returncode == 0 and linked.stdout.split()[-2:] == ["True", "D001943"], linked.stderr[-3000:]
         rerun = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
         assert rerun.returncode == 0 and "Running command" not in rerun.stdout, rerun.stdout[-3000:]
-        # `compare` trains the single-task models and rewrites the report with their column and its table,
-        # although `report`'s own inputs are unchanged since `all`.
+        # `compare` trains the single-task models and plain HF fine-tunes and rewrites the report with their
+        # columns and its table, although `report`'s own inputs are unchanged since `all`.
         compare = [sys.executable, "-m", "spacy", "project", "run", "compare", str(project), *overrides]
         compared = subprocess.run(compare, cwd=project, env=env, capture_output=True, text=True)
         assert compared.returncode == 0, compared.stdout[-3000:] + compared.stderr[-3000:]
         report = (project / "metrics" / "report.md").read_text(encoding="utf8")
         assert "ours: single-task (`compare`)" in report and "## Joint vs separate" in report
+        hf_row = next(line for line in report.splitlines() if line.startswith("| NER | BC2GM |"))
+        assert "plain HF fine-tune (`compare`)" in report and "not run" not in hf_row, hf_row
         # all_gpu's steps re-run the CPU steps with the GPU budget; `report` shows the forwarded variables.
         gpu_report = [sys.executable, "-m", "spacy", "project", "run", "report-gpu", str(project), *overrides]
         gpu_report += ["--vars.gpu_pretrain_steps", "7"]

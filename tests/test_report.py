@@ -15,10 +15,11 @@ def write_metrics(metrics: Path) -> None:
     srsly.write_json(metrics / "biomedical" / "rel_gad.json", {"scores": {"rel_f": 0.75}})
 
 
-def run_report(tmp_path: Path) -> str:
+def run_report(tmp_path: Path, *options: str) -> str:
     metrics = tmp_path / "metrics"
     command = [sys.executable, str(REPORT), "--metrics", str(metrics), "--training", str(tmp_path / "training")]
-    subprocess.run(command + ["--base-model", "tiny", "--budget", "a few steps"], check=True, capture_output=True)
+    command += ["--base-model", "tiny", "--budget", "a few steps", *options]
+    subprocess.run(command, check=True, capture_output=True)
     return (metrics / "report.md").read_text(encoding="utf8")
 
 
@@ -39,3 +40,21 @@ def test_report_single_task_column(tmp_path: Path) -> None:
     assert "| NER | NCBI-disease | entity F1 | 60.00 | not run | 68.50 | 89.71 | — |" in report
     assert "| RE | GAD (fold 1) | F1 | 75.00 | not run | 77.00 | 81.61 | — |" in report
     assert "| NER | BC5CDR-chem | entity F1 | not run | not run | — | 93.47 | — |" in report
+
+
+def test_report_hf_column_and_gad_fold(tmp_path: Path) -> None:
+    metrics = tmp_path / "metrics"
+    write_metrics(metrics)
+    hf = metrics / "hf"
+    (hf / "NCBI-disease").mkdir(parents=True)
+    (hf / "GAD").mkdir()
+    srsly.write_json(hf / "NCBI-disease" / "hf.json", {"system": "hf", "steps": 170, "test": {"f": 0.655}})
+    srsly.write_json(hf / "GAD" / "hf_fold1.json", {"f": 0.9, "steps": 150})
+    srsly.write_json(hf / "GAD" / "hf_fold3.json", {"f": 0.72, "steps": 151})
+    report = run_report(tmp_path, "--gad-fold", "3")
+    assert "| plain HF fine-tune (`compare`) |" in report and "single-task" not in report
+    assert "| NER | NCBI-disease | entity F1 | 60.00 | not run | 65.50 | 89.71 | — |" in report
+    assert "| NER | BC2GM | entity F1 | not run | not run | not run | 84.72 | — |" in report
+    assert "| NER | BC5CDR-chem | entity F1 | not run | not run | — | 93.47 | — |" in report
+    assert "| RE | GAD (fold 3) | F1 | 75.00 | not run | 72.00 | 81.61 | — |" in report
+    assert "updates of 32: NCBI-disease 170, GAD 151." in report
