@@ -66,6 +66,8 @@ class Errors(metaclass=_ErrorsWithCodes):
     # Foundation: relation readers
     E010 = ("The BioBERT RE TSV reader needs exactly two [placeholder, entity label] pairs, head first, then "
             "tail (e.g. [[\"@GENE$\", \"GENE\"], [\"@DISEASE$\", \"DISEASE\"]]); got {placeholders}.")
+    E012 = ("The {reader} reader's dev_fraction {dev_fraction} does not fit split {split!r}: give a share in "
+            "[0, 1), and above 0 for split \"dev\" (e.g. `dev_fraction = 0.1` on both the train and the dev reader).")
     E011 = ("{path}: no cross-validation folds. Expected numbered sub-folders (1/, 2/, ...) each holding "
             "train.tsv and test.tsv, as BioBERT's relation corpora are laid out.")
     # Foundation: question-answering readers
@@ -74,7 +76,7 @@ class Errors(metaclass=_ErrorsWithCodes):
             "(found {found!r}). Fix answer_start, or give the answer's exact text.")
     E017 = "{path}: neither a BioASQ file (top-level `questions`) nor a SQuAD file (top-level `data`) to exclude."
     E018 = "Unknown BioASQ question type {qtype!r} in `question_types`. Choose from: {choices}."
-    E019 = "Unknown split {split!r} for the BioASQ reader. Choose one of: {choices}."
+    E019 = "Unknown split {split!r} for the {reader} reader. Choose one of: {choices}."
     # Foundation: base model
     E020 = ("Could not load '{name}': the Hugging Face hub is not reachable from this machine. Download it "
             "where there is internet (`spacy-biobert base-model DIR --name {name}`), copy DIR here and pass "

@@ -89,6 +89,24 @@ def test_re_tsv_reader_is_registered(tmp_path, nlp):
     assert len(list(make_reader(write(tmp_path / "train.tsv", TRAIN), limit=2)(nlp))) == 2
 
 
+def test_re_tsv_held_out_dev_split(nlp, tmp_path):
+    """split="train"/"dev" partition the rows (duplicates on one side), the same every time; "all" keeps all."""
+    rows = [f"@GENE$ variant {i} and @DISEASE$\t{i % 2}" for i in range(60)] + ["@GENE$ twice @DISEASE$\t1"] * 2
+    path = write(tmp_path / "train.tsv", "\n".join(rows) + "\n")
+
+    def texts(split: str) -> list:
+        return [eg.reference.text for eg in create_re_tsv_reader(path, split=split, dev_fraction=0.2)(nlp)]
+
+    train, dev = texts("train"), texts("dev")
+    assert sorted(train + dev) == sorted(row.split("\t")[0] for row in rows)
+    assert 0 < len(dev) < len(train) and not set(train) & set(dev)
+    assert texts("dev") == dev and len(list(create_re_tsv_reader(path, split="all")(nlp))) == 62
+    with pytest.raises(ValueError, match="E019"):
+        create_re_tsv_reader(path, split="test")
+    with pytest.raises(ValueError, match="E012"):
+        create_re_tsv_reader(path, split="dev", dev_fraction=0.0)
+
+
 @pytest.mark.parametrize(
     "text,line,expected",
     [

@@ -21,7 +21,6 @@ by which scorers group a question's contexts. Questions no snippet answers are c
 name questions that must never be read, by id and by question text, so test questions cannot leak
 into training; `split` with `dev_fraction` holds out a stable, id-hashed share of questions for dev.
 """
-import hashlib
 import json
 import re
 import warnings
@@ -37,11 +36,11 @@ from spacy.util import SimpleFrozenList, registry
 from ..annotations import QUESTIONS, mark_annotated
 from ..data_classes import set_qa_data
 from ..errors import Errors, Warnings
+from .split import check_split, in_split
 from .text import read_text
 
 BIOASQ_EXTRACTIVE_TYPES = ("factoid", "list")
 BIOASQ_TYPES = ("factoid", "list", "yesno", "summary")
-SPLITS = ("all", "train", "dev")
 
 
 class QARecord(NamedTuple):
@@ -156,8 +155,7 @@ class BioASQCorpus(QACorpus):
         for qtype in question_types:
             if qtype not in BIOASQ_TYPES:
                 raise ValueError(Errors.E018.format(qtype=qtype, choices=", ".join(BIOASQ_TYPES)))
-        if split not in SPLITS:
-            raise ValueError(Errors.E019.format(split=split, choices=", ".join(SPLITS)))
+        check_split(split, dev_fraction, "BioASQ")
         self.paths = [Path(p) for p in paths]
         self.question_types = tuple(question_types)
         self.excluded = read_question_ids(exclude)
@@ -176,7 +174,7 @@ class BioASQCorpus(QACorpus):
             file_total = 0
             questions = read_bioasq(path, question_types=self.question_types, excluded=self.excluded)
             for qid, question, records in questions:
-                if not self._in_split(qid):
+                if not in_split(qid, self.split, self.dev_fraction):
                     continue
                 file_total += 1
                 if not records:
@@ -186,13 +184,6 @@ class BioASQCorpus(QACorpus):
                 warnings.warn(Warnings.W001.format(count=len(file_unanswerable), total=file_total, path=path))
             self.unanswerable.extend(file_unanswerable)
             self.n_questions += file_total
-
-    def _in_split(self, qid: str) -> bool:
-        if self.split == "all":
-            return True
-        digest = int(hashlib.md5(qid.encode("utf8")).hexdigest()[:8], 16)
-        in_dev = digest / 0xFFFFFFFF < self.dev_fraction
-        return in_dev == (self.split == "dev")
 
 
 def record_to_example(nlp: Language, record: QARecord) -> Example:

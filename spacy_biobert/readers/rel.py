@@ -19,6 +19,7 @@ from spacy.util import registry
 from ..annotations import GIVEN_PAIRS, RELATIONS, mark_annotated
 from ..data_classes import Relation, install_relation_extension, set_relations
 from ..errors import CorpusError, Errors
+from .split import check_split, in_split
 from .text import read_lines
 
 DEFAULT_PLACEHOLDERS = (("@GENE$", "GENE"), ("@DISEASE$", "DISEASE"))
@@ -124,6 +125,8 @@ def create_re_tsv_reader(
     predicted_ents: bool = True,
     limit: int = 0,
     allow_empty: bool = False,
+    split: str = "all",
+    dev_fraction: float = 0.0,
 ) -> Callable[[Language], Iterable[Example]]:
     """Read BioBERT's RE TSV (GAD, EU-ADR): placeholder sentences labelled 0/1, one example a row.
 
@@ -134,13 +137,18 @@ def create_re_tsv_reader(
     predicted_ents (bool): also set the entities on the predicted doc (gold mentions, as BioBERT evaluates).
     limit (int): read at most this many rows; 0 for all.
     allow_empty (bool): accept an empty file (0 examples) instead of raising an error.
+    split (str): "all", or "train"/"dev" to keep the rows outside/inside a held-out share: a dev set carved
+        from a `train.tsv` where the corpus has none (GAD), so that checkpoints are not chosen on its test split.
+    dev_fraction (float): share of rows held out for "dev", chosen by a hash of the sentence.
     """
+    check_split(split, dev_fraction, "BioBERT RE TSV")
     labels = {POSITIVE_VALUE: positive_label, NEGATIVE_VALUE: None}
 
     def read(nlp: Language) -> Iterator[Example]:
         references = (
             placeholder_doc(nlp, row.sentence, placeholders, labels[row.label], path=path, line=row.line)
             for row in read_re_tsv(path, allow_empty=allow_empty)
+            if in_split(row.sentence, split, dev_fraction)
         )
         return _examples(references, predicted_ents, limit)
 
