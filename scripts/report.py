@@ -108,7 +108,8 @@ def main(
 ) -> None:
     single = single_task_scores(metrics)
     hf = hf_scores(metrics, gad_fold)
-    extra = ([] if single is None else ["ours: single-task (`compare`)"]) + ([] if hf is None else ["plain HF fine-tune (`compare`)"])
+    extra = [] if single is None else ["ours: single-task (`compare`)"]
+    extra += [] if hf is None else ["plain HF fine-tune (`compare`)"]
     lines = [
         "# en_biobert: evaluation report",
         "",
@@ -130,7 +131,8 @@ def main(
         if hf is not None:
             values.append(cell(hf[key][0] if key in hf else (None if key else NONE)))
         label = f"{corpus} (fold {gad_fold})" if corpus == "GAD" else corpus
-        lines.append(f"| {task} | {label} | {metric} | " + " | ".join(values) + f" | {cell(paper)} | {cell(scispacy)} |")
+        values += [cell(paper), cell(scispacy)]
+        lines.append(f"| {task} | {label} | {metric} | " + " | ".join(values) + " |")
     if hf is not None:
         updates = ", ".join(f"{key} {steps}" for key, (_, steps) in hf.items())
         lines += [
