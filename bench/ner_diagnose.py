@@ -26,7 +26,7 @@ from spacy.training.initialize import init_nlp
 from spacy.util import fix_random_seed, load_config, registry
 from transformers import AutoModelForTokenClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
-from ner_vs_hf import encode_words
+from spacy_biobert.evaluation.hf_baseline import encode_words
 
 REPO = Path(__file__).resolve().parent.parent
 

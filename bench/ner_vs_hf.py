@@ -16,7 +16,6 @@ OUTPUT/<system>.json and the table is printed from every result in OUTPUT, so sy
 import argparse
 import json
 import math
-import random
 import resource
 import subprocess
 import sys
@@ -62,11 +61,9 @@ def read(path: Path) -> List[Tuple[List[str], List[str]]]:
 
 
 def score(gold: List[List[str]], predicted: List[List[str]]) -> Dict[str, float]:
-    from spacy_biobert.metrics.entities import score_tag_sequences
+    from spacy_biobert.evaluation.hf_baseline import score_tags
 
-    typed = score_tag_sequences(gold, predicted).total
-    untyped = score_tag_sequences(gold, predicted, typed=False).total
-    return {"p": typed.precision, "r": typed.recall, "f": typed.fscore, "untyped_f": untyped.fscore}
+    return score_tags(gold, predicted)
 
 
 def spans_to_tags(n_tokens: int, spans: Sequence[Any]) -> List[str]:
@@ -175,113 +172,15 @@ def builtin_ner_config(config: Any) -> Any:
     return config
 
 
-def encode_words(tokenizer: Any, words: List[List[str]], tag_ids: List[List[int]], max_length: int) -> Tuple[Any, List[List[int]]]:
-    """A batch of pre-split sentences as `run_ner.py` encodes it: each word's tag on its first wordpiece, -100 on the
-    other wordpieces and special tokens; also each row's first-wordpiece positions."""
-    import torch
-
-    enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length, padding=True,
-                    return_tensors="pt")
-    label_rows, first_pieces = [], []
-    for row, row_tags in enumerate(tag_ids):
-        seen = set()
-        row_labels, firsts = [], []
-        for position, word_id in enumerate(enc.word_ids(row)):
-            if word_id is None or word_id in seen:
-                row_labels.append(-100)
-            else:
-                seen.add(word_id)
-                row_labels.append(row_tags[word_id])
-                firsts.append(position)
-        label_rows.append(row_labels)
-        first_pieces.append(firsts)
-    enc["labels"] = torch.tensor(label_rows)
-    return enc, first_pieces
-
-
 def run_hf(args: argparse.Namespace) -> Dict[str, Any]:
-    """BioBERT's recipe with plain transformers: first-wordpiece labels, AdamW, linear schedule, argmax."""
-    import torch
-    from transformers import AutoModelForTokenClassification, AutoTokenizer, get_linear_schedule_with_warmup
+    """BioBERT's recipe with plain transformers (spacy_biobert.evaluation.hf_baseline, as `compare-hf` runs it)."""
+    from spacy_biobert.evaluation.hf_baseline import finetune_token_classifier
 
-    random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    train_sents = read(args.train)
-    test = read(args.test)
-    labels = sorted({tag[2:] for _, tags in train_sents for tag in tags if tag != "O"})
-    tags = ["O"] + [f"{prefix}-{label}" for label in labels for prefix in ("B", "I")]
-    tag_ids = {tag: i for i, tag in enumerate(tags)}
-    tokenizer = AutoTokenizer.from_pretrained(str(args.base))
-    model = AutoModelForTokenClassification.from_pretrained(str(args.base), num_labels=len(tags))
-
-    def pieces(sentences: List[Tuple[List[str], List[str]]]) -> List[Tuple[int, List[str], List[str]]]:
-        """Split sentences so that each piece fits max_length wordpieces with [CLS] and [SEP]."""
-        out = []
-        for index, (words, word_tags) in enumerate(sentences):
-            lengths = [max(1, len(tokenizer.tokenize(word))) for word in words]
-            start, total = 0, 0
-            for i, length in enumerate(lengths):
-                if total + length > args.max_length - 2 and i > start:
-                    out.append((index, words[start:i], word_tags[start:i]))
-                    start, total = i, 0
-                total += length
-            out.append((index, words[start:], word_tags[start:]))
-        return out
-
-    def encode(batch: List[Tuple[int, List[str], List[str]]]) -> Tuple[Dict[str, Any], List[List[int]]]:
-        return encode_words(tokenizer, [words for _, words, _ in batch],
-                            [[tag_ids.get(tag, 0) for tag in word_tags] for _, _, word_tags in batch], args.max_length)
-
-    train_pieces = pieces(train_sents)
-    n_steps = args.epochs * math.ceil(len(train_pieces) / args.batch_size)
-    no_decay = ("bias", "LayerNorm.weight")
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": 0.01},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=args.lr, eps=1e-6)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(n_steps * args.warmup), n_steps)
-    model.train()
-    trained_words = 0
-    start = time.perf_counter()
-    for _ in range(args.epochs):
-        order = list(range(len(train_pieces)))
-        random.shuffle(order)
-        for i in range(0, len(order), args.batch_size):
-            batch = [train_pieces[j] for j in order[i : i + args.batch_size]]
-            enc, _ = encode(batch)
-            loss = model(**enc).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            trained_words += sum(len(words) for _, words, _ in batch)
-    train_seconds = time.perf_counter() - start
-
-    model.eval()
-    test_pieces = pieces(test)
-    predicted: List[List[str]] = [[] for _ in test]
-    start = time.perf_counter()
-    with torch.no_grad():
-        for i in range(0, len(test_pieces), args.eval_batch_size):
-            batch = test_pieces[i : i + args.eval_batch_size]
-            enc, first_pieces = encode(batch)
-            enc.pop("labels")
-            best = model(**enc).logits.argmax(-1).tolist()
-            for (index, words, _), row, firsts in zip(batch, best, first_pieces):
-                row_tags = [tags[row[p]] for p in firsts]
-                predicted[index].extend(row_tags + ["O"] * (len(words) - len(row_tags)))
-    infer_seconds = time.perf_counter() - start
-    return {
-        "system": "hf",
-        "steps": n_steps,
-        "train_words_per_s": trained_words / train_seconds,
-        "train_seconds": train_seconds,
-        "infer_words_per_s": sum(len(words) for words, _ in test) / infer_seconds,
-        "test": score([tags for _, tags in test], predicted),
-        "peak_rss_mib": peak_rss_mib(),
-    }
+    result = finetune_token_classifier(read(args.train), read(args.test), str(args.base), epochs=args.epochs,
+                                       lr=args.lr, batch_size=args.batch_size, warmup=args.warmup,
+                                       max_length=args.max_length, eval_batch_size=args.eval_batch_size,
+                                       seed=args.seed)
+    return {"system": "hf", **result, "peak_rss_mib": peak_rss_mib()}
 
 
 def print_table(output: Path) -> None:

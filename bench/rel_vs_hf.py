@@ -12,10 +12,8 @@ P/R/F1 of class 1 (re_eval.py); speeds are sentences per second on this machine.
 import argparse
 import json
 import math
-import random
-import time
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,69 +57,19 @@ def run_biobert_rel(args: argparse.Namespace, fold: Path) -> Dict[str, float]:
 
 
 def run_hf(args: argparse.Namespace, fold: Path) -> Dict[str, float]:
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
-
-    from spacy_biobert.metrics.relations import prf_from_labels
+    """BioBERT's [CLS] classifier with plain transformers (spacy_biobert.evaluation.hf_baseline)."""
+    from spacy_biobert.evaluation.hf_baseline import finetune_sequence_classifier
     from spacy_biobert.readers.rel import read_re_tsv
 
-    random.seed(args.seed)
-    torch.manual_seed(args.seed)
     train_rows = list(read_re_tsv(fold / "train.tsv"))
     test_rows = list(read_re_tsv(fold / "test.tsv"))
     if args.train_limit:
         train_rows = train_rows[: args.train_limit]
     if args.test_limit:
         test_rows = test_rows[: args.test_limit]
-    tokenizer = AutoTokenizer.from_pretrained(args.base)
-    model = AutoModelForSequenceClassification.from_pretrained(args.base, num_labels=2)
-    no_decay = ("bias", "LayerNorm.weight")
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": 0.01},
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=args.lr, eps=1e-6)
-    warmup = max(1, round(args.steps * args.warmup))
-    schedule = get_linear_schedule_with_warmup(optimizer, warmup, args.steps)
-
-    def encode(rows: Sequence) -> Dict:
-        return tokenizer([r.sentence for r in rows], truncation=True, max_length=args.max_seq_length,
-                         padding=True, return_tensors="pt")
-
-    model.train()
-    start = time.perf_counter()
-    order: List[int] = []
-    for _ in range(args.steps):
-        if len(order) < args.batch_size:
-            fresh = list(range(len(train_rows)))
-            random.shuffle(fresh)
-            order.extend(fresh)
-        batch = [train_rows[i] for i in order[: args.batch_size]]
-        del order[: args.batch_size]
-        inputs = encode(batch)
-        labels = torch.tensor([int(r.label) for r in batch])
-        loss = model(**inputs, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad()
-    train_s = time.perf_counter() - start
-    model.eval()
-    predictions: List[str] = []
-    start = time.perf_counter()
-    with torch.no_grad():
-        for i in range(0, len(test_rows), 64):
-            logits = model(**encode(test_rows[i : i + 64])).logits
-            predictions.extend(str(int(v)) for v in logits.argmax(-1))
-    test_s = time.perf_counter() - start
-    prf = prf_from_labels([r.label for r in test_rows], predictions)
-    return {
-        "p": prf.precision, "r": prf.recall, "f": prf.fscore,
-        "train_sents_per_s": args.steps * args.batch_size / train_s,
-        "infer_sents_per_s": len(test_rows) / test_s,
-        "train_s": round(train_s, 1), "test_rows": len(test_rows), "steps": args.steps,
-    }
+    return finetune_sequence_classifier(train_rows, test_rows, args.base, steps=args.steps, lr=args.lr,
+                                        batch_size=args.batch_size, warmup=args.warmup,
+                                        max_seq_length=args.max_seq_length, seed=args.seed)
 
 
 SYSTEMS = {"biobert_rel": run_biobert_rel, "hf": run_hf}

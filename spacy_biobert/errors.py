@@ -118,6 +118,9 @@ class Errors(metaclass=_ErrorsWithCodes):
             "as torch and Hugging Face do; `thinc` before it).")
     E045 = ("Unknown grad_clip_scope '{scope}'. Choose one of: {choices} (`global` clips the norm of all of an "
             "encoder's gradients, as torch.nn.utils.clip_grad_norm_; `tensor` each tensor's, as thinc).")
+    E046 = ("spacy_biobert.batch_by_length.v1 needs size >= 1 and buffer >= 1, got size {size} and buffer {buffer}: "
+            "size is the number of examples a batch (the configs use 32), buffer the number of batches sorted "
+            "by length together (1: no sorting).")
     E023 = "Unknown task '{task}'. Choose one of: {choices}."
     E024 = ("MultiCorpus `repeats` names {name!r}, which is not one of its corpora ({choices}), or gives it "
             "{value!r}: give each corpus name a whole number of copies of at least 1.")

@@ -75,7 +75,7 @@ def write_mirror(root: Path) -> None:
 def test_workflow_all_on_tiny_config(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("project.yml", "configs", "scripts", "bench"):
+    for name in ("project.yml", "configs", "scripts"):
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copyfile)(source, project / name)
     write_mirror(tmp_path / "mirror")

@@ -12,6 +12,7 @@ SETUP_CFG = Path(__file__).resolve().parent.parent / "setup.cfg"
 REGISTRIES = {
     "spacy_architectures": lambda name: registry.architectures.get(name),
     "spacy_readers": lambda name: registry.readers.get(name),
+    "spacy_batchers": lambda name: registry.batchers.get(name),
     "spacy_scorers": lambda name: registry.scorers.get(name),
     "thinc_layers": lambda name: thinc_registry.layers.get(name),
     "thinc_initializers": lambda name: thinc_registry.initializers.get(name),
