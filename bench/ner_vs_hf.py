@@ -60,12 +60,6 @@ def read(path: Path) -> List[Tuple[List[str], List[str]]]:
     return list(read_iob_sentences(path))
 
 
-def score(gold: List[List[str]], predicted: List[List[str]]) -> Dict[str, float]:
-    from spacy_biobert.evaluation.hf_baseline import score_tags
-
-    return score_tags(gold, predicted)
-
-
 def spans_to_tags(n_tokens: int, spans: Sequence[Any]) -> List[str]:
     """IOB2 tags for non-overlapping spans of a doc of `n_tokens` tokens."""
     tags = ["O"] * n_tokens
@@ -88,6 +82,8 @@ def run_spacy(args: argparse.Namespace, system: str) -> Dict[str, Any]:
     from spacy.cli.train import train
     from spacy.tokens import Doc
     from spacy.util import load_config
+
+    from spacy_biobert.evaluation.hf_baseline import score_tags
 
     train_sents = read(args.train)
     steps = steps_for(args, len(train_sents))
@@ -137,7 +133,7 @@ def run_spacy(args: argparse.Namespace, system: str) -> Dict[str, Any]:
         "train_words_per_s": trained_words / train_seconds,
         "train_seconds": train_seconds,
         "infer_words_per_s": sum(len(d) for d in docs) / infer_seconds,
-        "test": score([tags for _, tags in test], predicted),
+        "test": score_tags([tags for _, tags in test], predicted),
         "peak_rss_mib": peak_rss_mib(),
     }
 
