@@ -61,6 +61,14 @@ def test_repeats_balance_a_small_corpus() -> None:
     assert [eg.reference.text for eg in reader(nlp)] == ["a", "b", "c", "c", "c"]
 
 
+def test_sort_by_length_reads_every_example_shortest_first() -> None:
+    nlp = spacy.blank("en")
+    corpora = {"a_ner": fake_reader(["one two three", "one"], "ner_gene"), "b_rel": fake_reader(["one two"], RELATIONS)}
+    examples = list(create_multi_corpus(corpora, sort_by_length=True)(nlp))
+    assert [eg.reference.text for eg in examples] == ["one", "one two", "one two three"]
+    assert [is_annotated(eg.reference, RELATIONS) for eg in examples] == [False, True, False]
+
+
 @pytest.mark.parametrize("repeats", [{"missing": 2}, {"b_rel": 0}, {"b_rel": 1.5}])
 def test_bad_repeats_name_the_fix(repeats) -> None:
     with pytest.raises(ValueError, match=r"\[E024\]"):

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import spacy
 from spacy.util import registry
+from thinc.api import Config
 
 from spacy_biobert.annotations import ANNOTATIONS_KEY, GIVEN_PAIRS, RELATIONS
 from spacy_biobert.errors import CorpusError
@@ -87,6 +88,17 @@ def test_re_tsv_options(nlp, tmp_path):
 def test_re_tsv_reader_is_registered(tmp_path, nlp):
     make_reader = registry.readers.get("spacy_biobert.BioBertRETsvReader.v1")
     assert len(list(make_reader(write(tmp_path / "train.tsv", TRAIN), limit=2)(nlp))) == 2
+
+
+def test_re_tsv_reader_from_a_saved_config(tmp_path, nlp):
+    """A saved pipeline's config.cfg writes the placeholders' "$" as "$$"; `spacy train` reads it back so."""
+    config = Config({"train": {"@readers": "spacy_biobert.BioBertRETsvReader.v1",
+                               "path": str(write(tmp_path / "train.tsv", TRAIN)),
+                               "placeholders": [["@GENE$", "GENE"], ["@DISEASE$", "DISEASE"]]}})
+    reloaded = Config().from_str(config.to_str(), interpolate=False).interpolate()
+    assert reloaded["train"]["placeholders"][0][0] == "@GENE$$"
+    examples = list(registry.resolve(reloaded)["train"](nlp))
+    assert [sorted(ent.label_ for ent in eg.reference.ents) for eg in examples] == [["DISEASE", "GENE"]] * 3
 
 
 def test_re_tsv_held_out_dev_split(nlp, tmp_path):

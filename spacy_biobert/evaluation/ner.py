@@ -12,6 +12,7 @@ from ..errors import Errors, PipelineError
 from ..metrics.entities import score_examples
 from ..pipelines import load_trained_pipeline
 from ..readers.ner import DEFAULT_SPANS_KEY, Sentence, read_iob_sentences, sentence_to_example
+from .length_order import pipe_in_length_order
 from .settings import NERSettings
 
 
@@ -35,7 +36,7 @@ def evaluate(model: str, data: Path, settings: NERSettings = NERSettings(), *, g
     sentences = list(read_iob_sentences(data))
     n_words = sum(len(words) for words, _ in sentences)
     start = time.perf_counter()
-    docs = list(nlp.pipe((Doc(nlp.vocab, words=words) for words, _ in sentences), batch_size=settings.batch_size))
+    docs = pipe_in_length_order(nlp, [Doc(nlp.vocab, words=words) for words, _ in sentences], settings.batch_size)
     seconds = time.perf_counter() - start
     examples = gold_examples(nlp, docs, sentences, settings.spans_key)
     typed = score_examples(examples, spans_key=settings.spans_key)

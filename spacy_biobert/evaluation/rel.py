@@ -27,6 +27,7 @@ from tqdm import tqdm
 from ..errors import Errors, PipelineError
 from ..pipelines import load_trained_pipeline
 from ..readers.rel import create_re_tsv_reader, create_rel_jsonl_reader, fold_files
+from .length_order import examples_in_length_order
 from .settings import RelSettings
 
 SCORE_KEYS = ("rel_p", "rel_r", "rel_f")
@@ -89,7 +90,7 @@ def scored_components(nlp: Language) -> List[str]:
 def score_pipeline(nlp: Language, examples: List[Example]) -> Dict[str, float]:
     """rel_p/rel_r/rel_f with only `scored_components` running."""
     with nlp.select_pipes(enable=scored_components(nlp)):
-        scores = nlp.evaluate(examples)
+        scores = nlp.evaluate(examples_in_length_order(examples))
     return {key: float(scores[key]) for key in SCORE_KEYS}
 
 

@@ -143,6 +143,9 @@ def create_re_tsv_reader(
     """
     check_split(split, dev_fraction, "BioBERT RE TSV")
     labels = {POSITIVE_VALUE: positive_label, NEGATIVE_VALUE: None}
+    # A saved pipeline's config.cfg holds the placeholders as confection writes a "$": "$$". confection reads
+    # that back as "$" only when it interpolates while parsing, which `spacy train` does not.
+    placeholders = [(placeholder.replace("$$", "$"), label) for placeholder, label in placeholders]
 
     def read(nlp: Language) -> Iterator[Example]:
         references = (
