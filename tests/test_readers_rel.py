@@ -142,9 +142,10 @@ def test_missing_file(nlp, tmp_path):
         list(create_rel_jsonl_reader(tmp_path / "nope.jsonl")(nlp))
 
 
-def test_wrong_number_of_placeholders(nlp, tmp_path):
+@pytest.mark.parametrize("placeholders", [[["@GENE$", "GENE"]], [["@GENE$", "GENE", "x"], ["@DISEASE$", "DISEASE"]]])
+def test_wrong_number_of_placeholders(nlp, tmp_path, placeholders):
     with pytest.raises(ValueError, match="E010"):
-        list(create_re_tsv_reader(write(tmp_path / "t.tsv", TRAIN), placeholders=[["@GENE$", "GENE"]])(nlp))
+        list(create_re_tsv_reader(write(tmp_path / "t.tsv", TRAIN), placeholders=placeholders)(nlp))
 
 
 def test_fold_files(tmp_path):

@@ -77,8 +77,7 @@ def placeholder_doc(
     The text between placeholders is tokenised by `nlp`'s tokenizer; `positive_label=None` means no relation.
     """
     install_relation_extension()
-    if len(placeholders) != 2 or any(len(pair) != 2 for pair in placeholders):
-        raise ValueError(Errors.E010.format(placeholders=placeholders))
+    check_placeholders(placeholders)
     found = []
     for placeholder, _ in placeholders:
         start = sentence.find(placeholder)
@@ -117,6 +116,12 @@ def _add_chunk(nlp: Language, text: str, words: List[str], spaces: List[bool]) -
         spaces.append(bool(token.whitespace_))
 
 
+def check_placeholders(placeholders: Sequence[Sequence[str]]) -> None:
+    """Raise E010 unless `placeholders` is two (placeholder, entity label) pairs."""
+    if len(placeholders) != 2 or any(len(pair) != 2 for pair in placeholders):
+        raise ValueError(Errors.E010.format(placeholders=placeholders))
+
+
 @registry.readers("spacy_biobert.BioBertRETsvReader.v1")
 def create_re_tsv_reader(
     path: Path,
@@ -143,6 +148,7 @@ def create_re_tsv_reader(
     """
     check_split(split, dev_fraction, "BioBERT RE TSV")
     labels = {POSITIVE_VALUE: positive_label, NEGATIVE_VALUE: None}
+    check_placeholders(placeholders)
     # A saved pipeline's config.cfg holds the placeholders as confection writes a "$": "$$". confection reads
     # that back as "$" only when it interpolates while parsing, which `spacy train` does not.
     placeholders = [(placeholder.replace("$$", "$"), label) for placeholder, label in placeholders]
