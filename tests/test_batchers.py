@@ -1,10 +1,14 @@
 """`spacy_biobert.batch_by_length.v1`: fixed-size batches of similar lengths, every example once."""
 import random
+from pathlib import Path
 from typing import List
 
 import pytest
+import spacy
+from spacy.training import Example
 from spacy.util import registry
 from thinc.api import Config
+from transformers import AutoTokenizer
 
 from spacy_biobert.batchers import batch_by_length
 
@@ -66,3 +70,39 @@ def test_resolves_from_config_and_checks_settings() -> None:
     assert sum(map(len, batcher(["a", "bb", "ccc"]))) == 3
     with pytest.raises(ValueError, match="E046"):
         registry.batchers.get("spacy_biobert.batch_by_length.v1")(size=0, buffer=2)
+
+
+
+def test_wordpiece_length_counts_the_tokenizers_pieces(tiny_bert: Path) -> None:
+    get_length = registry.misc.get("spacy_biobert.wordpiece_length.v1")(name=str(tiny_bert))
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_bert))
+    nlp = spacy.blank("en")
+    # Longer than the model's positions: only counted, so no truncation and no warning.
+    text = "xyzw gene " * 300
+    doc = nlp(text)
+    expected = len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+    assert expected > len(doc)
+    assert get_length(doc) == expected
+    assert get_length(Example(doc, doc.copy())) == expected
+
+
+def test_batches_grouped_by_wordpieces_not_tokens(tiny_bert: Path) -> None:
+    config = Config().from_str(
+        f"""
+        [batcher]
+        @batchers = "spacy_biobert.batch_by_length.v1"
+        size = 4
+        buffer = 2
+
+        [batcher.get_length]
+        @misc = "spacy_biobert.wordpiece_length.v1"
+        name = "{tiny_bert}"
+        """
+    )
+    batcher = registry.resolve(config)["batcher"]
+    nlp = spacy.blank("en")
+    # Two spaCy tokens each: one wordpiece a word against several.
+    texts = ["gene gene", "xyzw qrst"] * 4
+    examples = [Example(doc, doc.copy()) for doc in nlp.pipe(texts)]
+    batches = list(batcher(examples))
+    assert sorted(sorted({eg.text for eg in batch}) for batch in batches) == [["gene gene"], ["xyzw qrst"]]

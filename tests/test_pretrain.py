@@ -167,6 +167,21 @@ def test_packing_keeps_sentences_whole(tokenizer):
     assert all(seq.word_starts[0] for seq in sequences)
 
 
+def test_packing_split_texts_fills_every_row(tokenizer):
+    texts = SENTENCES * 3 + [" ".join(["cancer"] * 40)]
+    whole = list(pack_texts(texts, tokenizer, max_seq_length=32))
+    split = list(pack_texts(texts, tokenizer, max_seq_length=32, split_texts=True))
+    assert [i for seq in split for i in seq.ids] == [i for seq in whole for i in seq.ids]
+    assert all(len(seq.ids) == 30 for seq in split[:-1]) and 0 < len(split[-1].ids) <= 30
+    assert len(split) < len(whole)
+    assert all(seq.word_starts[0] and len(seq.word_starts) == len(seq.ids) for seq in split)
+    starts = [flag for seq in whole for flag in seq.word_starts]
+    row_starts = set(numpy.cumsum([len(seq.ids) for seq in split[:-1]]))
+    flat = [flag for seq in split for flag in seq.word_starts]
+    assert [flag for i, flag in enumerate(flat) if i not in row_starts] == [
+        flag for i, flag in enumerate(starts) if i not in row_starts]
+
+
 def test_word_starts_mark_wordpieces(tokenizer):
     (seq,) = pack_texts(["xyz gene"], tokenizer, max_seq_length=32)
     assert tokenizer.convert_ids_to_tokens(seq.ids) == ["x", "##y", "##z", "gene"]

@@ -1,9 +1,12 @@
 """Tokenise streamed texts and pack consecutive ones into sequences of up to `max_seq_length` wordpieces.
 
 Sentences are short (~30 wordpieces in the biomedical corpus): one a sequence would waste most of each
-128-position row on padding. Packing consecutive texts (a sentence never split, unless it alone is longer
-than a sequence) fills the rows, as BERT's and RoBERTa's data generation do. Each sequence keeps, besides its
-wordpiece ids, which pieces start a word, for whole-word masking.
+128-position row on padding. Packing consecutive texts fills the rows. With `split_texts`, a text that does not
+fit the rest of a row continues in the next one, so every row but the last is full (BERT's data generation
+cuts sentences to fill its rows too, and Hugging Face's `run_mlm` concatenates and chunks); without it a row
+ends where the next whole text does not fit (a text is split only when it alone is longer than a row), which
+leaves about a sixth of the rows' positions to padding on sentences of ~30 wordpieces. Each sequence keeps,
+besides its wordpiece ids, which pieces start a word, for whole-word masking.
 
 Already-tokenised text (`IL-2 ( interleukin-2 )`) needs no detokenising: BERT's pre-tokeniser splits on
 whitespace and punctuation anyway, so both spellings give the same wordpieces.
@@ -26,27 +29,30 @@ class PackedSequence:
 
 
 def pack_texts(
-    texts: Iterable[str], tokenizer, max_seq_length: int, tokenize_batch: int = 256
+    texts: Iterable[str], tokenizer, max_seq_length: int, tokenize_batch: int = 256, split_texts: bool = False
 ) -> Iterator[PackedSequence]:
     """Pack the texts' wordpieces into sequences of at most `max_seq_length - 2` ([CLS] and [SEP] are added
-    by the collator)."""
+    by the collator). `split_texts`: fill every row, continuing a text in the next row where it does not fit."""
     budget = max_seq_length - 2
     ids: List[int] = []
     starts: List[bool] = []
     for text_ids, text_starts in _tokenize(texts, tokenizer, tokenize_batch):
-        if ids and len(ids) + len(text_ids) > budget:
+        if not split_texts and ids and len(ids) + len(text_ids) > budget:
             yield PackedSequence(ids, starts)
             ids, starts = [], []
-        for begin in range(0, len(text_ids), budget):
-            chunk_ids = text_ids[begin : begin + budget]
-            chunk_starts = text_starts[begin : begin + budget]
-            chunk_starts[0] = True
-            if len(chunk_ids) == budget:
-                yield PackedSequence(chunk_ids, chunk_starts)
-            else:
-                ids, starts = ids + chunk_ids, starts + chunk_starts
+        ids += text_ids
+        starts += text_starts
+        while len(ids) >= budget:
+            yield _row(ids[:budget], starts[:budget])
+            ids, starts = ids[budget:], starts[budget:]
     if ids:
-        yield PackedSequence(ids, starts)
+        yield _row(ids, starts)
+
+
+def _row(ids: List[int], starts: List[bool]) -> PackedSequence:
+    """A sequence whose first wordpiece counts as a word start, also where it continues a split word."""
+    starts[0] = True
+    return PackedSequence(ids, starts)
 
 
 def split_long_texts(texts: Iterable[str], max_chars: int) -> Iterator[str]:
