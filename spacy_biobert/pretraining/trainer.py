@@ -64,9 +64,9 @@ class PretrainingSettings:
     max_seq_length: int = option(128, "Wordpieces per packed sequence, [CLS]/[SEP] included.")
     split_texts: bool = option(
         True, "Fill every training sequence: a text that does not fit the rest of one continues in the next "
-        "(about a sixth fewer padded positions on sentences, so fewer steps for the same text); --whole-texts: "
-        "sequences of whole texts. The held-out slice keeps texts whole either way, so its loss compares across "
-        "settings.", flags=("--split-texts/--whole-texts",))
+        "(with whole texts, rows of ~30-wordpiece sentences are about a sixth padding); --whole-texts: sequences "
+        "of whole texts. The held-out slice keeps texts whole either way, so its loss compares across settings.",
+        flags=("--split-texts/--whole-texts",))
     batch_size: int = option(32, "Sequences per batch and rank.")
     grad_accum: int = option(1, "Batches accumulated into one optimizer step.")
     lr: float = option(1e-4, "Peak learning rate of AdamW.")
