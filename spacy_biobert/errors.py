@@ -169,6 +169,10 @@ class Errors(metaclass=_ErrorsWithCodes):
     E409 = "`--max-seq-length` must be between 8 and the model's {limit} positions; got {value}."
     E410 = ("`--export-steps` {steps}: each export step must lie between 1 and --max-steps - 1 ({max_steps} - 1); "
             "the model after the last step is OUTPUT itself.")
+    E411 = ("`--resume`: the checkpoint in {path} was written by a run with other settings ({changed}); continuing "
+            "would train on another data stream or update than the one interrupted. Resume with the checkpoint's "
+            "values, or start afresh without `--resume` (or with another --output). Only --max-steps, "
+            "--precision, --gpu-id, --save-every and --export-steps may change on a resume.")
     # biobert_ner
     E101 = ("The biobert_ner component '{name}' has no labels: it was not initialised. Call "
             "`nlp.initialize()` (or train it with `spacy train`), or load a trained pipeline.")

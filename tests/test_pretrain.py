@@ -316,6 +316,21 @@ def test_pretrain_bad_settings(tiny_bert, tmp_path):
         pretrain(_settings(tiny_bert, corpus, tmp_path / "out", max_seq_length=4096))
 
 
+def test_resume_refuses_other_settings(tiny_bert, tmp_path, monkeypatch):
+    corpus = write_text_corpus(tmp_path / "corpus.txt")
+    output = tmp_path / "run"
+    pretrain(_settings(tiny_bert, corpus, output, max_steps=4, save_every=2))
+    for change in ({"batch_size": 4}, {"split_texts": False}, {"lr": 1e-3}, {"seed": 1}):
+        with pytest.raises(ValueError, match="E411") as error:
+            pretrain(_settings(tiny_bert, corpus, output, max_steps=6, resume=True, **change))
+        assert next(iter(change)) in str(error.value)
+    assert read_checkpoint_step(output) == 4
+    monkeypatch.chdir(tmp_path)
+    metrics = pretrain(_settings(tiny_bert, Path("corpus.txt"), Path("run"), max_steps=6, resume=True,
+                                 precision="auto", save_every=0))
+    assert metrics["resumed_from_step"] == 4 and metrics["train"]["steps_this_run"] == 2
+
+
 def _cli(tiny_bert, corpus, output, max_steps, *extra) -> list:
     return [
         sys.executable, "-m", "spacy_biobert", "pretrain", str(corpus), "--base", str(tiny_bert),

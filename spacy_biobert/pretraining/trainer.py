@@ -48,6 +48,8 @@ METRICS_FILE = "pretraining_metrics.json"
 LOG_FILE = "pretraining_log.jsonl"
 EXPORT_PREFIX = "step-"
 HELDOUT_SEED = 1234
+# Settings a resume may change: the rest fix the data stream and the update, so they must equal the checkpoint's.
+RESUMABLE_CHANGES = ("output", "max_steps", "precision", "gpu_id", "save_every", "export_steps", "resume")
 
 
 @dataclass
@@ -361,7 +363,8 @@ def _pretrain(settings: PretrainingSettings, dist: Distributed) -> Dict[str, Any
     scheduler = make_scheduler(optimizer, settings)
     scaler = torch.amp.GradScaler(dist.device.type) if dtype == torch.float16 else None
 
-    state = _load_resume_state(settings, output, dist)
+    identity = run_identity(settings, files, base, dist.world_size)
+    state = _load_resume_state(settings, output, dist, identity)
     start_step = 0
     before: Dict[str, float] = {}
     if state is not None:
@@ -407,7 +410,7 @@ def _pretrain(settings: PretrainingSettings, dist: Distributed) -> Dict[str, Any
         (folder / METRICS_FILE).write_text(json.dumps(record, indent=2), encoding="utf8")
 
     run = _train(settings, dist, model, wrapped, optimizer, scheduler, scaler, dtype, batches, start_step,
-                 output, before, export)
+                 output, before, export, identity)
 
     checksums = _rank_checksums(model, dist)
     if not dist.is_main:
@@ -438,8 +441,20 @@ def _pretrain(settings: PretrainingSettings, dist: Distributed) -> Dict[str, Any
     return metrics
 
 
-def _load_resume_state(settings: PretrainingSettings, output: Path, dist: Distributed) -> Optional[Dict[str, Any]]:
-    """The checkpoint to continue from (with `resume`), warning where there is none or it gets overwritten."""
+def run_identity(settings: PretrainingSettings, files: List[Path], base: str, world_size: int) -> Dict[str, Any]:
+    """What a resumed run must share with the interrupted one: every setting but `RESUMABLE_CHANGES`, with the
+    corpus as the absolute paths of its files and the base resolved, so a resume from another folder compares."""
+    fixed = {key: value for key, value in asdict(settings).items() if key not in RESUMABLE_CHANGES}
+    fixed["corpus"] = [str(path.resolve()) for path in files]
+    fixed["base"] = str(Path(base).resolve()) if Path(base).is_dir() else base
+    fixed["world_size"] = world_size
+    return fixed
+
+
+def _load_resume_state(settings: PretrainingSettings, output: Path, dist: Distributed,
+                       identity: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The checkpoint to continue from (with `resume`), warning where there is none or it gets overwritten, and
+    refusing one written with other settings (E411). Checkpoints from before the check carry no identity."""
     path = checkpoint_path(output)
     if not path.is_file():
         if settings.resume and dist.is_main:
@@ -447,6 +462,13 @@ def _load_resume_state(settings: PretrainingSettings, output: Path, dist: Distri
         return None
     state = torch.load(path, map_location=dist.device, weights_only=False)
     if settings.resume:
+        saved = state.get("identity")
+        if saved is not None and saved != identity:
+            changed = ", ".join(
+                f"{key}: {saved.get(key)!r} then, {identity.get(key)!r} now"
+                for key in sorted(set(saved) | set(identity)) if saved.get(key) != identity.get(key)
+            )
+            raise ValueError(Errors.E411.format(path=output, changed=changed))
         return state
     if dist.is_main:
         msg.warn(Warnings.W402.format(path=output, step=state["step"]))
@@ -456,9 +478,9 @@ def _load_resume_state(settings: PretrainingSettings, output: Path, dist: Distri
 def _train(settings: PretrainingSettings, dist: Distributed, model: MaskedLMModel, wrapped: nn.Module,
            optimizer: torch.optim.Optimizer, scheduler, scaler, dtype: Optional[torch.dtype],
            batches: Iterator[Dict[str, torch.Tensor]], start_step: int, output: Path,
-           before: Dict[str, float], export: Callable[[int], None]) -> Dict[str, Any]:
+           before: Dict[str, float], export: Callable[[int], None], identity: Dict[str, Any]) -> Dict[str, Any]:
     """The optimisation loop from `start_step` to `max_steps`; returns speed and loss figures of this run.
-    `export(step)` runs on rank 0 after each step of `settings.export_steps`.
+    `export(step)` runs on rank 0 after each step of `settings.export_steps`; checkpoints carry `identity`.
 
     The progress bar shows the mean loss and the tokens/s (all ranks) of the last 50 steps."""
     model.train()
@@ -518,6 +540,7 @@ def _train(settings: PretrainingSettings, dist: Distributed, model: MaskedLMMode
                     "scaler": scaler.state_dict() if scaler is not None else None,
                     "heldout_before": before,
                     "settings": asdict(settings),
+                    "identity": identity,
                     "rng": rng_states,
                     "batches_consumed": step * settings.grad_accum,
                 })
