@@ -86,7 +86,8 @@ class PretrainingSettings:
         default_factory=list, help="Also write the model as it stands after step N to OUTPUT/step-N, with its "
         "held-out loss (repeatable): points of one run for a performance-vs-pretraining-steps curve, as "
         "BioBERT's. Each N below --max-steps.")
-    resume: bool = option(False, "Continue from the checkpoint in --output.")
+    resume: bool = option(False, "Continue from the checkpoint in --output, with its settings (only --max-steps, "
+                          "--precision, --gpu-id, --save-every and --export-steps may differ).")
     heldout: int = option(500, "Texts held out for the masked-LM loss/perplexity; 0: none.")
     heldout_every: int = option(100, "Hold out every N-th text until --heldout are taken.")
     shuffle_buffer: int = option(2000, "Packed sequences shuffled together; 1: no shuffling.")
