@@ -6,7 +6,12 @@ Reads the JSON files `spacy-biobert evaluate --output` wrote under METRICS/<vari
 summary, the joint-vs-separate comparison and the HF fine-tunes' results (METRICS/hf/, from bench/ner_vs_hf.py
 and bench/rel_vs_hf.py) when present, and plots the training curves of every `spacy train` run (their
 `log.jsonl`) to METRICS/training_curves.png.
+
+Each run also keeps its column under METRICS/budgets/ (one file per base model and budget), so that a project
+run at two budgets (the default `all`, then `all` with larger `--vars`) reports both side by side.
 """
+import hashlib
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -31,6 +36,8 @@ VARIANTS = (("biomedical", "ours: pretrained base"), ("general", "ours: general 
 # The rows `spacy project run compare` scores with single-task models and HF fine-tunes: the corpus's key in
 # metrics/joint_vs_separate.json and its folder under metrics/hf/.
 SINGLE_TASK = {"NCBI-disease": "NCBI-disease", "BC5CDR (both types)": "BC5CDR", "BC2GM": "BC2GM", "GAD": "GAD"}
+SINGLE_TASK_LABEL = "ours: single-task (`compare`)"
+HF_LABEL = "plain HF fine-tune (`compare`)"
 
 
 def read_score(metrics: Path, variant: str, stem: str, where: Tuple[str, str]) -> Optional[float]:
@@ -66,6 +73,56 @@ def hf_scores(metrics: Path, gad_fold: str) -> Optional[Dict[str, Tuple[float, i
             f = result["test"]["f"] if "test" in result else result["f"]
             found[key] = (100 * float(f), int(result["steps"]))
     return found or None
+
+
+def row_key(task: str, corpus: str, metric: str) -> str:
+    return f"{task} | {corpus} | {metric}"
+
+
+def save_budget(metrics: Path, base_model: str, budget: str, gad_fold: str,
+                columns: Dict[str, Dict[str, Optional[float]]]) -> None:
+    """Keep this run's columns (by row) under METRICS/budgets/, replacing an earlier run of the same budget. A row
+    a column has no score for (NaN, shown "—") is left out; one that did not run stays as null."""
+    identity = f"{base_model} {budget} GAD fold {gad_fold}"
+    slug = re.sub(r"[^a-z0-9]+", "-", budget.lower()).strip("-")[:80]
+    name = f"{slug}-{hashlib.sha1(identity.encode('utf8')).hexdigest()[:8]}.json"
+    folder = metrics / "budgets"
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = {label: {key: value for key, value in rows.items() if value == value} for label, rows in columns.items()}
+    srsly.write_json(folder / name, {"base_model": base_model, "budget": budget, "gad_fold": gad_fold, "columns": kept})
+
+
+def budget_score(record: Dict[str, Any], label: str, key: str) -> Optional[float]:
+    """A kept score: None where that column or evaluation did not run, NaN where the row has no such score."""
+    rows = record["columns"].get(label)
+    return None if rows is None else rows.get(key, NONE)
+
+
+def budget_table(metrics: Path) -> List[str]:
+    """en_biobert (and `compare`'s columns where that budget ran it) at every budget kept under METRICS/budgets/,
+    beside the published figures, in the order they ran; nothing when fewer than two budgets ran."""
+    paths = sorted((metrics / "budgets").glob("*.json"), key=lambda path: path.stat().st_mtime)
+    records = [srsly.read_json(path) for path in paths]
+    if len(records) < 2:
+        return []
+    shown = [label for label in (VARIANTS[0][1], SINGLE_TASK_LABEL, HF_LABEL)
+             if any(label in record["columns"] for record in records)]
+    headers = [f"{label}, {record['budget']} (GAD fold {record['gad_fold']})" for record in records for label in shown]
+    lines = [
+        "## Every budget run in this project",
+        "",
+        "One column per budget and model (base model: " + ", ".join(sorted({f"`{r['base_model']}`" for r in records}))
+        + "); `compare`'s columns where it ran at that budget.",
+        "",
+        "| task | corpus | metric | " + " | ".join(headers) + " | BioBERT (paper) | scispaCy (published) |",
+        "| --- | --- | --- | " + " | ".join("---:" for _ in headers) + " | ---: | ---: |",
+    ]
+    for task, corpus, metric, _, _, paper, scispacy in ROWS:
+        key = row_key(task, corpus, metric)
+        values = [cell(budget_score(record, label, key)) for record in records for label in shown]
+        values += [cell(paper), cell(scispacy)]
+        lines.append(f"| {task} | {corpus} | {metric} | " + " | ".join(values) + " |")
+    return ["", *lines]
 
 
 def cell(value: Optional[float]) -> str:
@@ -108,8 +165,9 @@ def main(
 ) -> None:
     single = single_task_scores(metrics)
     hf = hf_scores(metrics, gad_fold)
-    extra = [] if single is None else ["ours: single-task (`compare`)"]
-    extra += [] if hf is None else ["plain HF fine-tune (`compare`)"]
+    extra = [] if single is None else [SINGLE_TASK_LABEL]
+    extra += [] if hf is None else [HF_LABEL]
+    columns: Dict[str, Dict[str, Optional[float]]] = {label: {} for label in [label for _, label in VARIANTS] + extra}
     lines = [
         "# en_biobert: evaluation report",
         "",
@@ -124,14 +182,16 @@ def main(
         "| --- | --- | --- | " + " | ".join("---:" for _ in list(VARIANTS) + extra) + " | ---: | ---: |",
     ]
     for task, corpus, metric, stem, where, paper, scispacy in ROWS:
-        values = [cell(read_score(metrics, variant, stem, where)) for variant, _ in VARIANTS]
+        scores = {label: read_score(metrics, variant, stem, where) for variant, label in VARIANTS}
         key = SINGLE_TASK.get(corpus, "")
         if single is not None:
-            values.append(cell(single.get(key, NONE)))
+            scores[SINGLE_TASK_LABEL] = single.get(key, NONE)
         if hf is not None:
-            values.append(cell(hf[key][0] if key in hf else (None if key else NONE)))
+            scores[HF_LABEL] = hf[key][0] if key in hf else (None if key else NONE)
+        for label, value in scores.items():
+            columns[label][row_key(task, corpus, metric)] = value
         label = f"{corpus} (fold {gad_fold})" if corpus == "GAD" else corpus
-        values += [cell(paper), cell(scispacy)]
+        values = [cell(value) for value in scores.values()] + [cell(paper), cell(scispacy)]
         lines.append(f"| {task} | {label} | {metric} | " + " | ".join(values) + " |")
     if hf is not None:
         updates = ", ".join(f"{key} {steps}" for key, (_, steps) in hf.items())
@@ -141,6 +201,8 @@ def main(
             "(first-wordpiece labels, argmax decoding) for NER and `AutoModelForSequenceClassification` ([CLS]) for "
             f"GAD, AdamW with linear warm-up and decay at the workflow's `ner_rel_lr`; updates of 32: {updates}.",
         ]
+    save_budget(metrics, base_model, budget, gad_fold, columns)
+    lines += budget_table(metrics)
     pretrain = metrics / "pretrain.json"
     if pretrain.exists():
         summary = srsly.read_json(pretrain)

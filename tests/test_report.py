@@ -58,3 +58,26 @@ def test_report_hf_column_and_gad_fold(tmp_path: Path) -> None:
     assert "| NER | BC5CDR-chem | entity F1 | not run | not run | — | 93.47 | — |" in report
     assert "| RE | GAD (fold 3) | F1 | 75.00 | not run | 72.00 | 81.61 | — |" in report
     assert "updates of 32: NCBI-disease 170, GAD 151." in report
+
+
+def test_report_keeps_every_budget(tmp_path: Path) -> None:
+    metrics = tmp_path / "metrics"
+    write_metrics(metrics)
+    first = run_report(tmp_path)
+    assert "## Every budget run in this project" not in first
+    srsly.write_json(metrics / "biomedical" / "ner_ncbi.json", {"scores": {"ents_f": 0.7}})
+    separate = {"NCBI-disease": 71.5, "BC5CDR": 72.0, "BC2GM": 60.0, "GAD": 77.0}
+    srsly.write_json(metrics / "joint_vs_separate.json", {"joint": separate, "separate": separate, "words_per_s": {}})
+    command = [sys.executable, str(REPORT), "--metrics", str(metrics), "--training", str(tmp_path / "training"),
+               "--base-model", "tiny", "--budget", "many steps"]
+    subprocess.run(command, check=True, capture_output=True)
+    report = (metrics / "report.md").read_text(encoding="utf8")
+    table = report.split("## Every budget run in this project", 1)[1]
+    header = next(line for line in table.splitlines() if line.startswith("| task |"))
+    assert header.index("a few steps (GAD fold 1)") < header.index("many steps (GAD fold 1)")
+    assert "ours: single-task (`compare`), a few steps" in header
+    assert "| NER | NCBI-disease | entity F1 | 60.00 | not run | 70.00 | 71.50 | 89.71 | — |" in table
+    assert "| NER | BC5CDR-chem | entity F1 | not run | not run | not run | — | 93.47 | — |" in table
+    assert "| RE | GAD | F1 | 75.00 | not run | 75.00 | 77.00 | 81.61 | — |" in table
+    run_report(tmp_path)
+    assert len(list((metrics / "budgets").glob("*.json"))) == 2
