@@ -7,7 +7,7 @@ summary, the joint-vs-separate comparison and the HF fine-tunes' results (METRIC
 and bench/rel_vs_hf.py) when present, and plots the training curves of every `spacy train` run (their
 `log.jsonl`) to METRICS/training_curves.png.
 
-Each run also keeps its column under METRICS/budgets/ (one file per base model and budget), so that a project
+Each run also keeps its columns under METRICS/budgets/ (a file per base model, budget and GAD fold), so that a project
 run at two budgets (the default `all`, then `all` with larger `--vars`) reports both side by side.
 """
 import hashlib
@@ -76,6 +76,7 @@ def hf_scores(metrics: Path, gad_fold: str) -> Optional[Dict[str, Tuple[float, i
 
 
 def row_key(task: str, corpus: str, metric: str) -> str:
+    """A row's key in the kept budget files: its task, corpus and metric."""
     return f"{task} | {corpus} | {metric}"
 
 
