@@ -3,6 +3,10 @@
 Each asset is copied from the local mirror DATA_DIR when that folder holds it (machines without
 internet, CI), and downloaded from its upstream `url` otherwise; either way its md5 checksum is
 checked. Assets already in place with the right checksum are left alone.
+
+With `--train-dev FOLDER` (repeatable), each FOLDER's train.tsv and devel.tsv are also written one after
+the other to FOLDER/train_dev.tsv: BioBERT's final NER models train on both splits once the settings are
+chosen on devel (dmis-lab/biobert#140), and `--vars.ner_train train_dev` does the same here.
 """
 import hashlib
 import shutil
@@ -45,16 +49,31 @@ def fetch(asset: Dict[str, Any], data_dir: Path, verify: bool = True) -> str:
     return source
 
 
+def write_train_dev(folder: Path) -> Path:
+    """Write FOLDER/train_dev.tsv: train.tsv's sentences, then devel.tsv's, one blank line between."""
+    parts = [folder / "train.tsv", folder / "devel.tsv"]
+    for part in parts:
+        if not part.is_file():
+            raise SystemExit(f"✘ --train-dev {folder}: no {part.name} there (expected train.tsv and devel.tsv).")
+    texts = [part.read_text(encoding="utf8").strip("\n") for part in parts]
+    output = folder / "train_dev.tsv"
+    output.write_text("\n\n".join(text for text in texts if text) + "\n\n", encoding="utf8")
+    return output
+
+
 def main(
     project_file: Path = typer.Argument(Path("project.yml"), help="project.yml whose `assets` to fetch."),
     data_dir: Path = typer.Argument(Path("../shared/data"), help="Local corpora mirror; empty or missing = download."),
     verify: str = typer.Option("true", help="Check each file's md5 checksum: true, or false for a mirror of other files."),
+    train_dev: List[Path] = typer.Option([], help="A NER corpus folder whose train.tsv and devel.tsv to join into train_dev.tsv (repeatable)."),
 ) -> None:
     assets: List[Dict[str, Any]] = srsly.read_yaml(project_file)["assets"]
     mirror = data_dir if str(data_dir) and data_dir.is_dir() else Path("/nonexistent-mirror")
     for asset in tqdm(assets, desc="assets", unit="file", file=sys.stdout):
         fetch(asset, mirror, verify.lower() in ("1", "true", "yes"))
     print(f"✔ {len(assets)} assets in assets/ (mirror: {data_dir if mirror.is_dir() else 'none, downloaded'})")
+    for folder in train_dev:
+        print(f"✔ {write_train_dev(folder)}: train + devel")
 
 
 if __name__ == "__main__":
