@@ -55,7 +55,7 @@ def write_train_dev(folder: Path) -> Path:
     for part in parts:
         if not part.is_file():
             raise SystemExit(f"✘ --train-dev {folder}: no {part.name} there (expected train.tsv and devel.tsv).")
-    texts = [part.read_text(encoding="utf8").strip("\n") for part in parts]
+    texts = [part.read_text(encoding="utf8").strip("\r\n") for part in parts]
     output = folder / "train_dev.tsv"
     output.write_text("\n\n".join(text for text in texts if text) + "\n\n", encoding="utf8")
     return output
