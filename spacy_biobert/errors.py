@@ -121,6 +121,16 @@ class Errors(metaclass=_ErrorsWithCodes):
     E046 = ("spacy_biobert.batch_by_length.v1 needs size >= 1 and buffer >= 1, got size {size} and buffer {buffer}: "
             "size is the number of examples a batch (the configs use 32), buffer the number of batches sorted "
             "by length together (1: no sorting).")
+    E047 = ("spacy_biobert.TransformerModel.v1 needs max_batch_wordpieces >= 1 and max_added_padding >= 0, got "
+            "{max_batch_wordpieces} and {max_added_padding}: the first is the most padded wordpieces the encoder gets "
+            "in one batch at prediction time, the second the most padding a longer window may add to a batch "
+            "(the configs use 4096 and 32).")
+    E048 = ("spacy_biobert.TransformerModel.v1 was asked for gradients of a prediction pass. Train through "
+            "`nlp.update` or `spacy train`, which run the training pass.")
+    E049 = ("The encoder returned '{key}', which spacy_biobert.TransformerModel.v1 cannot put back in the windows' "
+            "order (it knows last_hidden_state, pooler_output, hidden_states and attentions). Use "
+            "`@architectures = \"spacy-transformers.TransformerModel.v3\"` for this model, or drop that output from "
+            "its transformer_config.")
     E023 = "Unknown task '{task}'. Choose one of: {choices}."
     E024 = ("MultiCorpus `repeats` names {name!r}, which is not one of its corpora ({choices}), or gives it "
             "{value!r}: give each corpus name a whole number of copies of at least 1.")
