@@ -34,6 +34,19 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def ner_model(tiny_bert: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny transformer + biobert_ner pipeline (spacy-transformers.TransformerModel.v3) overfitted on test_ner's
+    TRAIN_DATA, saved as a folder; tests load it and never change it."""
+    from .test_ner import TRAIN_DATA, examples_for, make_nlp, train
+
+    nlp = make_nlp(tiny_bert)
+    train(nlp, examples_for(nlp, TRAIN_DATA, "biobert_ner"))
+    path = tmp_path_factory.mktemp("ner_model") / "ner"
+    nlp.to_disk(path)
+    return path
+
+
 @pytest.fixture
 def model_dir(tmp_path: Path) -> Path:
     """An EntityRuler pipeline (tests/util.py's `ruler_pipeline`) saved as a folder: a MODEL for annotate."""

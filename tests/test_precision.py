@@ -20,20 +20,10 @@ from spacy_biobert.precision import set_precision
 from spacy_biobert.readers.qa import record_to_example
 
 from . import test_qa
-from .test_ner import TRAIN_DATA, examples_for, make_nlp, train
+from .test_ner import TRAIN_DATA, examples_for, make_nlp
 
 TEXTS = [" ".join(words) for words, _ in TRAIN_DATA]
 QUANTIZED_LINEAR = torch.ao.nn.quantized.dynamic.Linear
-
-
-@pytest.fixture(scope="module")
-def ner_model(tiny_bert: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny transformer + biobert_ner pipeline overfitted on TRAIN_DATA, saved as a folder."""
-    nlp = make_nlp(tiny_bert)
-    train(nlp, examples_for(nlp, TRAIN_DATA, "biobert_ner"))
-    path = tmp_path_factory.mktemp("precision") / "ner"
-    nlp.to_disk(path)
-    return path
 
 
 def entities(nlp: Language) -> List[List[Tuple[str, str]]]:

@@ -25,16 +25,6 @@ SENTENCES = [" ".join(words) for words, _ in TRAIN_DATA]
 TEXTS = [" ".join(SENTENCES[: n + 1]) for n in range(len(SENTENCES))] + ["", SENTENCES[2], "tamoxifen"] + SENTENCES
 
 
-@pytest.fixture(scope="module")
-def ner_model(tiny_bert: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny transformer + biobert_ner pipeline trained with spacy-transformers.TransformerModel.v3."""
-    nlp = make_nlp(tiny_bert)
-    train(nlp, examples_for(nlp, TRAIN_DATA, "biobert_ner"))
-    path = tmp_path_factory.mktemp("transformer_model") / "ner"
-    nlp.to_disk(path)
-    return path
-
-
 def load(path: Path, **settings: Any) -> Language:
     """The saved pipeline with small windows and the transformer's model block updated by `settings`."""
     model = {**load_config(path / "config.cfg")["components"]["transformer"]["model"], "get_spans": SMALL_WINDOWS}
