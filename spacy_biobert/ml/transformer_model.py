@@ -85,9 +85,11 @@ class LengthSortedTransformerModel(TransformerModel):
 def forward(model: TransformerModel, docs: List[Doc], is_train: bool) -> Tuple[FullTransformerBatch, Callable]:
     """Training: spacy-transformers' forward pass. Prediction: the same windows, wordpieces and alignment, the
     encoder run over length-sorted batches (`predict_sorted`)."""
+    if is_train:
+        return padded_forward(model, docs, is_train)
     nested_spans = model.attrs["get_spans"](docs)
     flat_spans = [span for doc_spans in nested_spans for span in doc_spans]
-    if is_train or not flat_spans:
+    if not flat_spans:
         return padded_forward(model, docs, is_train)
     tokenizer = model.tokenizer
     encoding = huggingface_tokenize(tokenizer, [span.text for span in flat_spans])
