@@ -10,6 +10,7 @@ everywhere. Every run is CPU-heavy: one at a time under the bench lock.
     flock /tmp/spacy_biobert_bench.lock python bench/ner_parity.py run --workdir W --base BASE \\
         --corpora NCBI-disease BC5CDR BC2GM BioNLP13CG --epochs 1 3 --seeds 0 1
     python bench/ner_parity.py report --workdir W
+    python bench/ner_parity.py report --workdir W1 W2     # one table of runs split over several workdirs
 """
 import argparse
 import json
@@ -47,16 +48,22 @@ def run_stage(args: argparse.Namespace) -> None:
 
 def report_stage(args: argparse.Namespace) -> None:
     scores: Dict[Tuple[str, int], Dict[str, List[float]]] = {}
-    for path in sorted(args.workdir.glob("*-e*-s*/*.json")):
-        system = path.stem
-        if system not in SYSTEMS:
-            continue
-        corpus, rest = path.parent.name.rsplit("-e", 1)
-        epochs = int(rest.split("-s", 1)[0])
-        f1 = 100 * json.loads(path.read_text(encoding="utf8"))["test"]["f"]
-        scores.setdefault((corpus, epochs), {}).setdefault(system, []).append(f1)
+    found: Dict[Tuple[str, str], Path] = {}
+    for workdir in args.workdir:
+        for path in sorted(workdir.glob("*-e*-s*/*.json")):
+            system = path.stem
+            if system not in SYSTEMS:
+                continue
+            if (path.parent.name, system) in found:
+                sys.exit(f"{path.parent.name}'s {system} run is in {found[path.parent.name, system].parent.parent} "
+                         f"and in {workdir}: name each corpus, budget and seed once.")
+            found[path.parent.name, system] = path
+            corpus, rest = path.parent.name.rsplit("-e", 1)
+            epochs = int(rest.split("-s", 1)[0])
+            f1 = 100 * json.loads(path.read_text(encoding="utf8"))["test"]["f"]
+            scores.setdefault((corpus, epochs), {}).setdefault(system, []).append(f1)
     if not scores:
-        sys.exit(f"No finished runs in {args.workdir}: run the `run` stage first.")
+        sys.exit(f"No finished runs in {', '.join(map(str, args.workdir))}: run the `run` stage first.")
     rows = []
     ahead = True
     for (corpus, epochs), by_system in sorted(scores.items()):
@@ -85,8 +92,9 @@ def main() -> None:
     run_parser.set_defaults(func=run_stage)
     report_parser = stages.add_parser("report", help="the parity table")
     report_parser.set_defaults(func=report_stage)
-    for stage in (run_parser, report_parser):
-        stage.add_argument("--workdir", type=Path, required=True, help="where each run's folder goes")
+    run_parser.add_argument("--workdir", type=Path, required=True, help="where each run's folder goes")
+    report_parser.add_argument("--workdir", type=Path, nargs="+", required=True,
+                               help="one or more `run` workdirs, each run in one of them")
     args = parser.parse_args()
     args.func(args)
 

@@ -8,6 +8,9 @@ P/R/F1 of class 1 (re_eval.py); speeds are sentences per second on this machine.
 
     python bench/rel_vs_hf.py --base /tmp/base --folds 1            # fold 1 only
     python bench/rel_vs_hf.py --base /tmp/base --folds 1-10         # BioBERT's 10-fold set-up
+
+With `--output`, a fold whose result for a system is already there with the same settings is read, not trained
+again, so the folds can be split over lock slots or sessions; the table then has every fold's row.
 """
 import argparse
 import json
@@ -101,21 +104,47 @@ def main() -> None:
 
         rows = sum(1 for _ in read_re_tsv(Path(args.data) / parse_folds(args.folds)[0] / "train.tsv"))
         args.steps = args.epochs * math.ceil(min(rows, args.train_limit or rows) / args.batch_size)
-    results: Dict[str, List[Dict[str, float]]] = {s: [] for s in systems}
+    settings = {"base": args.base, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
+                "warmup": args.warmup, "seed": args.seed, "train_limit": args.train_limit,
+                "test_limit": args.test_limit}
+    results: Dict[str, Dict[str, Dict[str, float]]] = {s: {} for s in systems}
     for name in parse_folds(args.folds):
         fold = Path(args.data) / name
         for system in systems:
-            row = SYSTEMS[system](args, fold)
-            row["fold"] = name
-            results[system].append(row)
+            saved = args.output / f"{system}_fold{name}.json" if args.output is not None else None
+            if saved is not None and saved.is_file():
+                row = json.loads(saved.read_text(encoding="utf8"))
+                if all(row.get(key) == value for key, value in settings.items()):
+                    results[system][name] = row
+                    continue
+            row = {**SYSTEMS[system](args, fold), **settings, "fold": name}
+            results[system][name] = row
             print(json.dumps({"system": system, **row}), flush=True)
-            if args.output is not None:
+            if saved is not None:
                 args.output.mkdir(parents=True, exist_ok=True)
-                (args.output / f"{system}_fold{name}.json").write_text(json.dumps(row, indent=2))
+                saved.write_text(json.dumps(row, indent=2))
     print(f"\nGAD, folds {args.folds}, {args.steps} steps x {args.batch_size}, lr {args.lr}, base {args.base}\n")
+    print_tables(results)
+
+
+def print_tables(results: Dict[str, Dict[str, Dict[str, float]]]) -> None:
+    """F1 per fold (with the difference where both systems ran), then each system's mean P/R/F1 and speeds."""
+    systems = list(results)
+    folds = list(next(iter(results.values())))
+    print("| fold | " + " | ".join(f"{system} F1" for system in systems) + " | difference |")
+    print("|---|" + "---|" * (len(systems) + 1))
+    ahead = 0
+    for name in folds:
+        f1s = [results[system][name]["f"] * 100 for system in systems]
+        delta = f"{f1s[0] - f1s[-1]:+.2f}" if len(f1s) > 1 else "—"
+        ahead += len(f1s) > 1 and f1s[0] >= f1s[-1]
+        print(f"| {name} | " + " | ".join(f"{f1:.2f}" for f1 in f1s) + f" | {delta} |")
+    if len(systems) > 1:
+        print(f"\n{systems[0]} >= {systems[-1]} on {ahead} of {len(folds)} folds\n")
     print("| system | folds | P | R | F1 | train sent/s | infer sent/s |")
     print("|---|---|---|---|---|---|---|")
-    for system, rows in results.items():
+    for system, by_fold in results.items():
+        rows = list(by_fold.values())
         n = len(rows)
         mean = {k: sum(r[k] for r in rows) / n for k in ("p", "r", "f", "train_sents_per_s", "infer_sents_per_s")}
         print(f"| {system} | {n} | {mean['p'] * 100:.2f} | {mean['r'] * 100:.2f} | {mean['f'] * 100:.2f} "
