@@ -11,6 +11,11 @@ P/R/F1 of class 1 (re_eval.py); speeds are sentences per second on this machine.
 
 With `--output`, a fold whose result for a system is already there with the same settings is read, not trained
 again, so the folds can be split over lock slots or sessions; the table then has every fold's row.
+`--combine W1 W2 ...` trains nothing: it puts the `--output` folders of runs with different seeds into one table of
+per-fold seed means.
+
+    python bench/rel_vs_hf.py --base /tmp/base --folds 1-10 --seed 1 --output runs/s1
+    python bench/rel_vs_hf.py --combine runs/s0 runs/s1
 """
 import argparse
 import json
@@ -82,7 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "re" / "GAD"), help="GAD folder")
     parser.add_argument("--folds", default="1", help="folds to run: '1', '1,2' or '1-10'")
-    parser.add_argument("--base", required=True, help="base model (Hugging Face folder or hub name) for both")
+    parser.add_argument("--base", help="base model (Hugging Face folder or hub name) for both")
     parser.add_argument("--config", default=str(ROOT / "configs" / "rel.cfg"), help="biobert_rel training config")
     parser.add_argument("--systems", default="biobert_rel,hf", help="comma-separated: biobert_rel, hf")
     parser.add_argument("--steps", type=int, default=150, help="updates per fold (150 x 32 = one GAD epoch)")
@@ -96,7 +101,14 @@ def main() -> None:
     parser.add_argument("--test-limit", type=int, default=0, help="test on at most this many rows (0: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=None, help="folder for per-fold JSON results")
+    parser.add_argument("--combine", type=Path, nargs="+", default=None,
+                        help="train nothing: one table of per-fold seed means over these --output folders")
     args = parser.parse_args()
+    if args.combine:
+        print_seed_means(combine(args.combine))
+        return
+    if not args.base:
+        parser.error("--base is required unless --combine is given")
 
     systems = [s.strip() for s in args.systems.split(",")]
     if args.epochs:
@@ -149,6 +161,61 @@ def print_tables(results: Dict[str, Dict[str, Dict[str, float]]]) -> None:
         mean = {k: sum(r[k] for r in rows) / n for k in ("p", "r", "f", "train_sents_per_s", "infer_sents_per_s")}
         print(f"| {system} | {n} | {mean['p'] * 100:.2f} | {mean['r'] * 100:.2f} | {mean['f'] * 100:.2f} "
               f"| {mean['train_sents_per_s']:.1f} | {mean['infer_sents_per_s']:.1f} |")
+
+
+def combine(folders: List[Path]) -> Dict[str, Dict[str, List[Dict[str, float]]]]:
+    """Every `{system}_fold{N}.json` in the folders, grouped by system and fold; one run per seed, same settings."""
+    grouped: Dict[str, Dict[str, List[Dict[str, float]]]] = {}
+    reference: Dict[str, object] = {}
+    for folder in folders:
+        files = sorted(folder.glob("*_fold*.json"))
+        if not files:
+            raise SystemExit(f"{folder}: no per-fold results (`*_fold*.json`, written by --output)")
+        for path in files:
+            row = json.loads(path.read_text(encoding="utf8"))
+            system = path.stem.rsplit("_fold", 1)[0]
+            settings = {key: row.get(key) for key in ("base", "steps", "batch_size", "lr", "warmup", "train_limit",
+                                                      "test_limit")}
+            reference = reference or settings
+            if settings != reference:
+                raise SystemExit(f"{path}: settings {settings} differ from {reference}; combine runs of one set-up")
+            runs = grouped.setdefault(system, {}).setdefault(str(row["fold"]), [])
+            if any(run["seed"] == row["seed"] for run in runs):
+                raise SystemExit(f"{path}: {system} fold {row['fold']} seed {row['seed']} is in two folders")
+            runs.append(row)
+    return grouped
+
+
+def print_seed_means(grouped: Dict[str, Dict[str, List[Dict[str, float]]]]) -> None:
+    """Per fold, each system's F1 as the mean over its seeds (seeds listed), the difference, and the overall means."""
+    systems = list(grouped)
+    folds = sorted(grouped[systems[0]], key=lambda name: (len(name), name))
+
+    def mean_f1(runs: List[Dict[str, float]]) -> float:
+        return sum(run["f"] for run in runs) / len(runs) * 100
+
+    print("| fold | " + " | ".join(f"{system} F1 (mean; seeds)" for system in systems) + " | difference |")
+    print("|---|" + "---|" * (len(systems) + 1))
+    ahead = 0
+    for name in folds:
+        cells, means = [], []
+        for system in systems:
+            runs = sorted(grouped[system].get(name, []), key=lambda run: run["seed"])
+            if not runs:
+                raise SystemExit(f"{system} has no result for fold {name}")
+            means.append(mean_f1(runs))
+            cells.append(f"{means[-1]:.2f} (" + ", ".join(f"{run['f'] * 100:.2f}" for run in runs) + ")")
+        delta = f"{means[0] - means[-1]:+.2f}" if len(means) > 1 else "—"
+        ahead += len(means) > 1 and means[0] >= means[-1]
+        print(f"| {name} | " + " | ".join(cells) + f" | {delta} |")
+    if len(systems) > 1:
+        print(f"\n{systems[0]} >= {systems[-1]} on {ahead} of {len(folds)} folds (seed means)\n")
+    print("| system | runs | F1, mean of the fold means |")
+    print("|---|---|---|")
+    for system in systems:
+        fold_means = [mean_f1(grouped[system][name]) for name in folds]
+        runs = sum(len(grouped[system][name]) for name in folds)
+        print(f"| {system} | {runs} | {sum(fold_means) / len(fold_means):.2f} |")
 
 
 if __name__ == "__main__":
