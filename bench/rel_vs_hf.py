@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Dict, List
 
 ROOT = Path(__file__).resolve().parent.parent
+# The settings a fold's JSON records; a saved fold is reused, and folds are combined, only where they match.
+SETTING_KEYS = ("base", "steps", "batch_size", "lr", "warmup", "seed", "train_limit", "test_limit")
 
 
 def parse_folds(text: str) -> List[str]:
@@ -116,9 +118,7 @@ def main() -> None:
 
         rows = sum(1 for _ in read_re_tsv(Path(args.data) / parse_folds(args.folds)[0] / "train.tsv"))
         args.steps = args.epochs * math.ceil(min(rows, args.train_limit or rows) / args.batch_size)
-    settings = {"base": args.base, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
-                "warmup": args.warmup, "seed": args.seed, "train_limit": args.train_limit,
-                "test_limit": args.test_limit}
+    settings = {key: getattr(args, key) for key in SETTING_KEYS}
     results: Dict[str, Dict[str, Dict[str, float]]] = {s: {} for s in systems}
     for name in parse_folds(args.folds):
         fold = Path(args.data) / name
@@ -174,8 +174,7 @@ def combine(folders: List[Path]) -> Dict[str, Dict[str, List[Dict[str, float]]]]
         for path in files:
             row = json.loads(path.read_text(encoding="utf8"))
             system = path.stem.rsplit("_fold", 1)[0]
-            settings = {key: row.get(key) for key in ("base", "steps", "batch_size", "lr", "warmup", "train_limit",
-                                                      "test_limit")}
+            settings = {key: row.get(key) for key in SETTING_KEYS if key != "seed"}
             reference = reference or settings
             if settings != reference:
                 raise SystemExit(f"{path}: settings {settings} differ from {reference}; combine runs of one set-up")
