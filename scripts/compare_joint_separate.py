@@ -4,7 +4,8 @@ Scores both set-ups with the same evaluation code the workflow uses, and times N
 the NCBI-disease test sentences: the joint pipeline runs one transformer pass; the separate set-up is one
 pipeline too, the NER components on their transformer and `biobert_rel` with its own copy of the other
 (spaCy's `replace_listeners`), so it runs two. Writes a markdown section that `scripts/report.py` includes
-in metrics/report.md, and the scores as JSON beside it (its single-task column).
+in metrics/report.md, and the scores as JSON beside it (its single-task column), both with the workflow's
+budget, so that the report shows them only under the budget they were trained at.
 """
 import time
 from pathlib import Path
@@ -60,6 +61,7 @@ def main(
     separate_ner: Path = typer.Argument(..., help="The NER components trained on their own transformer."),
     separate_rel: Path = typer.Argument(..., help="The relation extractor trained on its own transformer."),
     assets: Path = typer.Argument(..., help="The assets folder with ner/ and re/."),
+    budget: str = typer.Option(..., help="The workflow's budget in words (project.yml's `budget`), recorded with the scores."),
     gad_fold: int = typer.Option(1, help="GAD fold whose test split scores RE."),
     n_sentences: int = typer.Option(500, help="NCBI-disease test sentences to time inference on."),
     output: Path = typer.Option(Path("metrics/joint_vs_separate.md"), help="Markdown file to write."),
@@ -71,6 +73,8 @@ def main(
     separate_speed = words_per_second(separate_pipeline(separate_ner, separate_rel), words)
     lines = [
         "## Joint vs separate fine-tuning of NER and RE",
+        "",
+        f"Budget: {budget}.",
         "",
         "| set-up | " + " | ".join(joint_scores) + " | NER+RE words/s |",
         "| --- | " + " | ".join("---:" for _ in joint_scores) + " | ---: |",
@@ -84,7 +88,7 @@ def main(
     ]
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("\n".join(lines) + "\n", encoding="utf8")
-    summary = {"joint": joint_scores, "separate": separate_scores, "words_per_s": {"joint": joint_speed, "separate": separate_speed}}
+    summary = {"budget": budget, "joint": joint_scores, "separate": separate_scores, "words_per_s": {"joint": joint_speed, "separate": separate_speed}}
     srsly.write_json(output.with_suffix(".json"), summary)
     print("\n".join(lines))
 

@@ -1,11 +1,12 @@
 """`compare`'s plain Hugging Face fine-tune of a base model, one model a corpus (project.yml `compare-hf`).
 
-    python scripts/hf_baseline.py ner TRAIN TEST BASE OUTPUT --epochs 1 --lr 0.0002
-    python scripts/hf_baseline.py rel FOLD BASE OUTPUT --epochs 1 --lr 0.0002
+    python scripts/hf_baseline.py ner TRAIN TEST BASE OUTPUT --budget BUDGET --epochs 1 --lr 0.0002
+    python scripts/hf_baseline.py rel FOLD BASE OUTPUT --budget BUDGET --epochs 1 --lr 0.0002
 
 `ner` fine-tunes token classification on a typed IOB TSV corpus, `rel` [CLS] sequence classification on a
 BioBERT RE fold (FOLD/train.tsv, FOLD/test.tsv); both write the JSON result that scripts/report.py reads
-(test scores and the number of updates). The loops are spacy_biobert.evaluation.hf_baseline's.
+(test scores, the number of updates and the workflow's budget, under which the report shows them). The loops
+are spacy_biobert.evaluation.hf_baseline's.
 """
 import math
 from pathlib import Path
@@ -26,6 +27,7 @@ def ner(
     test: Path = typer.Argument(..., exists=True, dir_okay=False, help="typed IOB TSV test file"),
     base: str = typer.Argument(..., help="base model folder or hub name"),
     output: Path = typer.Argument(..., dir_okay=False, help="result JSON"),
+    budget: str = typer.Option(..., help="the workflow's budget in words (project.yml's `budget`), recorded"),
     epochs: int = typer.Option(1, help="passes over the training sentences"),
     lr: float = typer.Option(2e-4, help="peak learning rate"),
     batch_size: int = typer.Option(32, help="sentences an update"),
@@ -35,7 +37,7 @@ def ner(
     result = finetune_token_classifier(list(read_iob_sentences(train)), list(read_iob_sentences(test)), base,
                                        epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
     output.parent.mkdir(parents=True, exist_ok=True)
-    srsly.write_json(output, result)
+    srsly.write_json(output, {**result, "budget": budget})
     typer.echo(f"{train.parent.name}: test F1 {100 * result['test']['f']:.2f} after {result['steps']} updates -> {output}")
 
 
@@ -44,6 +46,7 @@ def rel(
     fold: Path = typer.Argument(..., exists=True, file_okay=False, help="folder with train.tsv and test.tsv"),
     base: str = typer.Argument(..., help="base model folder or hub name"),
     output: Path = typer.Argument(..., dir_okay=False, help="result JSON"),
+    budget: str = typer.Option(..., help="the workflow's budget in words (project.yml's `budget`), recorded"),
     epochs: int = typer.Option(1, help="passes over the training rows"),
     lr: float = typer.Option(2e-4, help="peak learning rate"),
     batch_size: int = typer.Option(32, help="sentences an update"),
@@ -55,7 +58,7 @@ def rel(
     result = finetune_sequence_classifier(train_rows, list(read_re_tsv(fold / "test.tsv")), base, steps=steps,
                                           lr=lr, batch_size=batch_size, seed=seed)
     output.parent.mkdir(parents=True, exist_ok=True)
-    srsly.write_json(output, result)
+    srsly.write_json(output, {**result, "budget": budget})
     typer.echo(f"{fold}: test F1 {100 * result['f']:.2f} after {steps} updates -> {output}")
 
 

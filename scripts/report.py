@@ -3,12 +3,13 @@ Hugging Face fine-tune's of the same base (both after `spacy project run compare
 of BioBERT v1.1 and of scispaCy's CPU models.
 
 Reads the JSON files `spacy-biobert evaluate --output` wrote under METRICS/<variant>/, the pretraining
-summary, the joint-vs-separate comparison and the HF fine-tunes' results (METRICS/hf/, from bench/ner_vs_hf.py
-and bench/rel_vs_hf.py) when present, and plots the training curves of every `spacy train` run (their
+summary, the joint-vs-separate comparison and the HF fine-tunes' results (METRICS/hf/, from
+scripts/hf_baseline.py) when present, and plots the training curves of every `spacy train` run (their
 `log.jsonl`) to METRICS/training_curves.png.
 
 Each run also keeps its columns under METRICS/budgets/ (a file per base model, budget and GAD fold), so that a project
-run at two budgets (the default `all`, then `all` with larger `--vars`) reports both side by side.
+run at two budgets (the default `all`, then `all` with larger `--vars`) reports both side by side. `compare`'s
+results record the budget they ran at and are shown only under that budget.
 """
 import hashlib
 import re
@@ -54,22 +55,33 @@ def read_score(metrics: Path, variant: str, stem: str, where: Tuple[str, str]) -
     return None if value is None else 100 * float(value)
 
 
-def single_task_scores(metrics: Path) -> Optional[Dict[str, float]]:
-    """The single-task models' scores of `spacy project run compare`, or None when it has not run."""
-    path = metrics / "joint_vs_separate.json"
-    return srsly.read_json(path)["separate"] if path.exists() else None
+def read_compare_result(metrics: Path, path: Path, budget: str, elsewhere: List[str]) -> Optional[Dict[str, Any]]:
+    """A result `compare` wrote, when it ran at this budget; one from another budget (or from before results
+    recorded theirs) is noted in `elsewhere` instead, since its scores belong to that budget's column."""
+    if not path.exists():
+        return None
+    result: Dict[str, Any] = srsly.read_json(path)
+    ran_at = result.get("budget")
+    if ran_at == budget:
+        return result
+    elsewhere.append(f"`{path.relative_to(metrics)}` ({'budget not recorded' if ran_at is None else ran_at})")
+    return None
 
 
-def hf_scores(metrics: Path, gad_fold: str) -> Optional[Dict[str, Tuple[float, int]]]:
-    """Test F1 in percent and updates of `compare`'s plain HF fine-tunes by corpus key, or None when none ran."""
+def single_task_scores(metrics: Path, budget: str, elsewhere: List[str]) -> Optional[Dict[str, float]]:
+    """The single-task models' scores of `spacy project run compare` at this budget, or None."""
+    result = read_compare_result(metrics, metrics / "joint_vs_separate.json", budget, elsewhere)
+    return None if result is None else result["separate"]
+
+
+def hf_scores(metrics: Path, budget: str, gad_fold: str, elsewhere: List[str]) -> Optional[Dict[str, Tuple[float, int]]]:
+    """Test F1 in percent and updates of `compare`'s plain HF fine-tunes at this budget by corpus key, or None
+    when none ran at it."""
     found: Dict[str, Tuple[float, int]] = {}
     for key in SINGLE_TASK.values():
-        if key == "GAD":
-            path = metrics / "hf" / key / f"hf_fold{gad_fold}.json"
-        else:
-            path = metrics / "hf" / key / "hf.json"
-        if path.exists():
-            result: Dict[str, Any] = srsly.read_json(path)
+        name = f"hf_fold{gad_fold}.json" if key == "GAD" else "hf.json"
+        result = read_compare_result(metrics, metrics / "hf" / key / name, budget, elsewhere)
+        if result is not None:
             f = result["test"]["f"] if "test" in result else result["f"]
             found[key] = (100 * float(f), int(result["steps"]))
     return found or None
@@ -164,8 +176,9 @@ def main(
     budget: str = typer.Option(..., help="The compute budget in words (steps, machine), for the report's header."),
     gad_fold: str = typer.Option("1", help="The GAD fold the workflow trained and evaluated on."),
 ) -> None:
-    single = single_task_scores(metrics)
-    hf = hf_scores(metrics, gad_fold)
+    elsewhere: List[str] = []
+    single = single_task_scores(metrics, budget, elsewhere)
+    hf = hf_scores(metrics, budget, gad_fold, elsewhere)
     extra = [] if single is None else [SINGLE_TASK_LABEL]
     extra += [] if hf is None else [HF_LABEL]
     columns: Dict[str, Dict[str, Optional[float]]] = {label: {} for label in [label for _, label in VARIANTS] + extra}
@@ -202,6 +215,13 @@ def main(
             "(first-wordpiece labels, argmax decoding) for NER and `AutoModelForSequenceClassification` ([CLS]) for "
             f"GAD, AdamW with linear warm-up and decay at the workflow's `ner_rel_lr`; updates of 32: {updates}.",
         ]
+    if elsewhere:
+        lines += [
+            "",
+            "Not shown against this budget: `compare`'s results from another budget, " + ", ".join(elsewhere)
+            + "; they stay under their own budget in the table of every budget run. `spacy project run compare` "
+            "with this budget's `--vars` scores this one's.",
+        ]
     save_budget(metrics, base_model, budget, gad_fold, columns)
     lines += budget_table(metrics)
     pretrain = metrics / "pretrain.json"
@@ -209,7 +229,7 @@ def main(
         summary = srsly.read_json(pretrain)
         lines += ["", "## Domain-adaptive pretraining", "", "```json", srsly.json_dumps(summary, indent=2), "```"]
     comparison = metrics / "joint_vs_separate.md"
-    if comparison.exists():
+    if single is not None and comparison.exists():
         lines += ["", comparison.read_text(encoding="utf8").strip()]
     plot = plot_curves(training, metrics / "training_curves.png")
     if plot is not None:

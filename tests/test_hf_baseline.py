@@ -39,7 +39,7 @@ def test_workflow_script_writes_what_report_reads(tiny_bert: Path, tmp_path: Pat
     corpus.write_text("\n\n".join("\n".join(f"{w}\t{t}" for w, t in zip(*s)) for s in SENTENCES) + "\n")
     output = tmp_path / "hf" / "toy" / "hf.json"
     command = [sys.executable, str(ROOT / "scripts" / "hf_baseline.py"), "ner", str(corpus), str(corpus),
-               str(tiny_bert), str(output), "--lr", "0.001"]
+               str(tiny_bert), str(output), "--lr", "0.001", "--budget", "a few steps"]
     subprocess.run(command, check=True, capture_output=True)
     result = json.loads(output.read_text())
-    assert result["steps"] == 1 and "f" in result["test"]
+    assert result["steps"] == 1 and "f" in result["test"] and result["budget"] == "a few steps"

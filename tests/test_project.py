@@ -139,5 +139,8 @@ def test_workflow_all_on_tiny_config(tmp_path: Path) -> None:
         assert nested.returncode == 0, nested.stdout[-3000:] + nested.stderr[-3000:]
         header = (project / "metrics" / "report.md").read_text(encoding="utf8")
         assert "pretraining 7 steps" in header and "gpu_id 0" in header and str(base) in header
+        # `compare` ran at the CPU budget: its columns are not shown against the GPU budget's.
+        gpu_table = header.split("## Every budget run in this project", 1)[0]
+        assert "(`compare`) |" not in gpu_table and "`joint_vs_separate.json` (pretraining 2 steps" in gpu_table
     finally:
         subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", f"en_{PACKAGE_NAME}"], capture_output=True)
