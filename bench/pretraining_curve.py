@@ -62,6 +62,7 @@ def pretrain_stage(args: argparse.Namespace) -> None:
         sys.executable, "-m", "spacy_biobert", "pretrain", str(args.corpus), "--base", str(args.general),
         "--output", str(args.output), "--max-steps", str(steps[-1]), "--batch-size", str(args.batch_size),
         "--precision", args.precision, "--seed", str(args.seed), "--save-every", str(args.save_every),
+        "--warmup", str(args.warmup), "--freeze-encoder-steps", str(args.freeze_encoder_steps),
     ]
     for step in steps[:-1]:
         command += ["--export-steps", str(step)]
@@ -166,6 +167,9 @@ def main() -> None:
     pre.add_argument("--precision", default="fp32", help="fp32, bf16 or auto (`pretrain --precision`)")
     pre.add_argument("--save-every", type=int, default=500, help="checkpoints that --resume continues from")
     pre.add_argument("--seed", type=int, default=0)
+    pre.add_argument("--warmup", type=float, default=0.1, help="steps, or a share of the run (`pretrain --warmup`)")
+    pre.add_argument("--freeze-encoder-steps", type=int, default=0,
+                     help="train only the fresh MLM head for the first N steps (`pretrain --freeze-encoder-steps`)")
     pre.add_argument("--resume", action="store_true", help="continue a killed run from its checkpoint")
     pre.set_defaults(func=pretrain_stage)
     for name, func, text in (("ner", ner_stage, "fine-tune and test NER from every point"),
