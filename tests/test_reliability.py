@@ -5,6 +5,7 @@ Concurrency and kill cases run real processes (`python -m spacy_biobert ...`); a
 comes from `KILLER`, a small script that patches one function of the package to SIGKILL its own process
 there, then runs the CLI unchanged.
 """
+import fcntl
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
@@ -166,6 +168,28 @@ def test_locked_output_refused_in_process(model_dir: Path, tmp_path: Path) -> No
             annotate(model_dir, inp, out, AnnotateSettings(progress=False))
     assert not out.exists()
     assert annotate(model_dir, inp, out, AnnotateSettings(progress=False)).documents == 3
+
+
+def test_refused_run_names_a_holder_that_has_not_written_its_pid_yet(tmp_path: Path) -> None:
+    """A run refused between the holder's lock and its pid write (was: "process unknown", or a finished run's pid)."""
+    out = tmp_path / "out.jsonl"
+    lock_file = tmp_path / ".out.jsonl.lock"
+    lock_file.write_text("999999999\n")
+    fd = os.open(lock_file, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def write_pid() -> None:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+
+    writer = threading.Timer(0.2, write_pid)
+    writer.start()
+    try:
+        with pytest.raises(AnnotateError, match=rf"E515.*process {os.getpid()} holds"):
+            OutputLock(out).acquire()
+    finally:
+        writer.join()
+        os.close(fd)
 
 
 @pytest.mark.slow
