@@ -59,9 +59,10 @@ class OutputLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
-            holder = _holder_pid(fd)
+            held = err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
+            holder = _holder_pid(fd) if held else ""
             os.close(fd)
-            if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            if held:
                 raise AnnotateError(Errors.E515.format(output=self.output, pid=holder, lock=self.path)) from None
             raise AnnotateError(Errors.E516.format(output=self.output, detail=_os_detail(err))) from err
         os.ftruncate(fd, 0)
@@ -90,6 +91,7 @@ def _holder_pid(fd: int) -> str:
 
 
 def _is_running(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (signal 0 checks without sending anything)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
